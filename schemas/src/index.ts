@@ -1,0 +1,1 @@
+export const MAX_EVENT_BYTES = 32 * 1024;
