@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
+import { workspaceAlias } from '../vitest.workspace-alias.js';
 
 export default defineConfig({
-  resolve: { conditions: ['source', 'import', 'module', 'node', 'default'] },
-  ssr: { resolve: { conditions: ['source', 'import', 'module', 'node', 'default'] } },
+  resolve: { alias: workspaceAlias },
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'sql/**/*.test.ts'],
     testTimeout: 30_000,

@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
+import { workspaceAlias } from '../vitest.workspace-alias.js';
 
 export default defineConfig({
-  resolve: { conditions: ['source', 'import', 'module', 'browser', 'default'] },
+  resolve: { alias: workspaceAlias },
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     environment: 'happy-dom',

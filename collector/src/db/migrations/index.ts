@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as events from './20261123T0900-events.js';
+
+/**
+ * Every migration, in order. Migrations are frozen in time: once released, a file never
+ * changes; a change of schema is a new file added to the end of this list.
+ */
+export const migrations: Record<string, Migration> = {
+  '20261123T0900-events': events,
+};
