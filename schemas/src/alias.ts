@@ -1,0 +1,26 @@
+import * as z from 'zod';
+import { OptionalIdentifier } from './common.js';
+import { messageFields } from './message-fields.js';
+
+/**
+ * An alias call: `previousId` (an earlier userId or anonymousId) and `userId` are the
+ * same person. Both are required.
+ *
+ * @example
+ * AliasEvent.parse({
+ *   type: 'alias',
+ *   messageId: 'ajs-next-1714564800000-4e5f',
+ *   userId: 'user-42',
+ *   previousId: 'legacy-7731',
+ * });
+ */
+export const AliasEvent = z
+  .looseObject({
+    type: z.literal('alias'),
+    ...messageFields,
+    anonymousId: OptionalIdentifier,
+    userId: z.string().min(1),
+    previousId: z.string().min(1),
+  })
+  .meta({ title: 'AliasEvent', description: 'An alias call: merges previousId into userId.' });
+export type AliasEvent = z.infer<typeof AliasEvent>;

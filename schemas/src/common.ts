@@ -1,0 +1,98 @@
+import * as z from 'zod';
+
+/**
+ * An ISO-8601 date-time as Segment and RudderStack SDKs send it: a `T` between date and
+ * time, seconds, an optional fraction of any length, and `Z` or an offset (`+02:00`,
+ * `+0200` or `+02`).
+ *
+ * @example
+ * IsoDateTime.parse('2024-05-01T12:00:00.000Z');
+ * IsoDateTime.parse('2024-05-01T14:00:00.123456+02:00');
+ */
+export const IsoDateTime = z
+  .string()
+  .regex(
+    /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?(Z|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)$/,
+    { error: 'expected an ISO-8601 date-time such as "2024-05-01T12:00:00.000Z"' },
+  )
+  .meta({ description: 'ISO-8601 date-time with Z or an offset, e.g. 2024-05-01T12:00:00.000Z' });
+export type IsoDateTime = z.infer<typeof IsoDateTime>;
+
+/**
+ * An optional identifier (`anonymousId`, `userId`). `null`, which several server SDKs
+ * send for an absent id, reads as absent.
+ *
+ * @example
+ * OptionalIdentifier.parse(null); // undefined
+ */
+export const OptionalIdentifier = z
+  .string()
+  .nullish()
+  .transform((value) => value ?? undefined);
+
+/**
+ * Per-destination switches (`{ All: false, Mixpanel: true }`); kept as sent.
+ *
+ * @example
+ * Integrations.parse({ All: true });
+ */
+export const Integrations = z.record(z.string(), z.unknown());
+export type Integrations = z.infer<typeof Integrations>;
+
+/**
+ * A free-form object of event properties or traits.
+ *
+ * @example
+ * Properties.parse({ plan: 'pro' });
+ */
+export const Properties = z.record(z.string(), z.unknown());
+export type Properties = z.infer<typeof Properties>;
+
+/**
+ * The message id: required, a non-empty string, unique per source (a retried message
+ * carries the same id and is stored once).
+ *
+ * @example
+ * MessageId.parse('ajs-next-1714564800000-0b3c');
+ */
+export const MessageId = z.string().min(1);
+
+/**
+ * A whole number. Unlike `z.int()`, a fraction is reported without stopping the checks
+ * of the enclosing object, so every problem of a message is listed at once.
+ *
+ * @example
+ * Integer.positive().parse(2);
+ */
+export const Integer = z
+  .number()
+  .check(
+    z.superRefine<number>((value, ctx) => {
+      if (!Number.isInteger(value)) {
+        ctx.addIssue({ code: 'invalid_type', expected: 'int', input: value, message: 'expected an integer' });
+      }
+    }),
+  )
+  .meta({ type: 'integer' });
+
+/** True for a plain (non-array) object. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isAbsent(value: unknown): boolean {
+  return value === undefined || value === null || value === '';
+}
+
+/**
+ * Refinement shared by every message but alias: it needs an `anonymousId` or a `userId`.
+ * Runs even when other fields are wrong, so all problems are reported at once.
+ */
+export const requireIdentity = z.superRefine<Record<string, unknown>>(
+  (value, ctx) => {
+    if (isAbsent(value['anonymousId']) && isAbsent(value['userId'])) {
+      ctx.addIssue({ code: 'custom', message: 'needs an anonymousId or a userId (a non-empty string); neither was sent', path: [] });
+    }
+  },
+  { when: (payload) => isRecord(payload.value) },
+);

@@ -1,0 +1,17 @@
+import * as z from 'zod';
+
+/**
+ * The consent state an event was recorded under, in Segment's shape
+ * (`context.consent.categoryPreferences`). `category` names the category the event
+ * needs (`analytics` when absent); `necessary` is always allowed; `gpc` is true when
+ * the browser sent Global Privacy Control. Unknown fields are kept.
+ *
+ * @example
+ * Consent.parse({ categoryPreferences: { necessary: true, analytics: true, marketing: false } });
+ */
+export const Consent = z.looseObject({
+  categoryPreferences: z.record(z.string(), z.boolean()),
+  category: z.string().min(1).optional(),
+  gpc: z.boolean().optional(),
+});
+export type Consent = z.infer<typeof Consent>;

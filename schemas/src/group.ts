@@ -1,0 +1,27 @@
+import * as z from 'zod';
+import { Properties, requireIdentity } from './common.js';
+import { messageFields } from './message-fields.js';
+
+/**
+ * A group call: the user belongs to a group (a company, a team, an account).
+ * `groupId` is required.
+ *
+ * @example
+ * GroupEvent.parse({
+ *   type: 'group',
+ *   messageId: 'ajs-next-1714564800000-9c0d',
+ *   userId: 'user-42',
+ *   groupId: 'acme-inc',
+ *   traits: { name: 'Acme Inc', employees: 120 },
+ * });
+ */
+export const GroupEvent = z
+  .looseObject({
+    type: z.literal('group'),
+    ...messageFields,
+    groupId: z.string().min(1),
+    traits: Properties.optional(),
+  })
+  .check(requireIdentity)
+  .meta({ title: 'GroupEvent', description: 'A group call: ties a user to a group.' });
+export type GroupEvent = z.infer<typeof GroupEvent>;
