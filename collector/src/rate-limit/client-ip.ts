@@ -1,0 +1,96 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import type { Context } from 'hono';
+
+/**
+ * The key an address is limited under: an IPv4 address whole, an IPv6 address cut to its
+ * /64, because one subscriber is usually handed a whole /64 and could otherwise rotate
+ * through billions of addresses. IPv4-mapped IPv6 (`::ffff:1.2.3.4`) counts as IPv4.
+ * Anything that is not an address gives `undefined`.
+ *
+ * @example
+ * ipRateLimitKey('2001:db8:1:2:3:4:5:6'); // '2001:db8:1:2::/64'
+ * ipRateLimitKey('203.0.113.9');          // '203.0.113.9'
+ */
+export function ipRateLimitKey(address: string | undefined, ipv6PrefixLength = 64): string | undefined {
+  if (!address) return undefined;
+  const trimmed = address.trim();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(trimmed);
+  if (mapped?.[1] && isIPv4(mapped[1])) return mapped[1];
+  if (isIPv4(trimmed)) return trimmed;
+  // Zone ids (fe80::1%eth0) name an interface, not a host.
+  const bare = trimmed.replace(/%.*$/, '');
+  if (!isIPv6(bare)) return undefined;
+  const groups = expandIPv6(bare);
+  const kept = Math.max(0, Math.min(128, ipv6PrefixLength));
+  const words: number[] = [];
+  for (let i = 0; i < 8; i += 1) {
+    const bits = Math.max(0, Math.min(16, kept - i * 16));
+    const mask = bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff;
+    words.push((groups[i] ?? 0) & mask);
+  }
+  return `${compressIPv6(words)}/${kept}`;
+}
+
+function expandIPv6(address: string): number[] {
+  let text = address;
+  // A trailing dotted quad (::ffff:1.2.3.4, 64:ff9b::1.2.3.4) is two words.
+  const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (quad) {
+    const [a, b, c, d] = quad.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, quad.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const headWords = head ? head.split(':') : [];
+  const tailWords = tail ? tail.split(':') : [];
+  const zeros = tail === undefined ? [] : new Array<string>(8 - headWords.length - tailWords.length).fill('0');
+  return [...headWords, ...zeros, ...tailWords].map((word) => Number.parseInt(word, 16));
+}
+
+function compressIPv6(words: number[]): string {
+  // Collapse the longest run of zero words (the canonical form), so that equal prefixes
+  // written differently share one key.
+  let bestStart = -1;
+  let bestLength = 0;
+  for (let i = 0; i < words.length; ) {
+    if (words[i] !== 0) {
+      i += 1;
+      continue;
+    }
+    let j = i;
+    while (j < words.length && words[j] === 0) j += 1;
+    if (j - i > bestLength && j - i > 1) {
+      bestStart = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  const hex = words.map((word) => word.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
+}
+
+/**
+ * The address of the peer that opened the connection, when the app runs under
+ * `@hono/node-server`; `undefined` in-process (`app.request`) or on other runtimes.
+ * Headers such as `X-Forwarded-For` are not read: any client can write them.
+ */
+export function socketAddress(c: Context): string | undefined {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } }; server?: unknown } | undefined;
+  const bindings = (env?.server ?? env) as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return bindings?.incoming?.socket?.remoteAddress;
+}
+
+/**
+ * The client's address, seen through `trustedProxyHops` reverse proxies that each append
+ * the address they received from to `X-Forwarded-For`: the entry that many places from the
+ * right is the one the outermost trusted proxy saw, and entries left of it are the
+ * client's own say. With 0 hops (the default) the socket's peer is the client.
+ */
+export function clientAddress(c: Context, trustedProxyHops = 0): string | undefined {
+  if (trustedProxyHops <= 0) return socketAddress(c);
+  const forwarded = (c.req.header('x-forwarded-for') ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  return forwarded[forwarded.length - trustedProxyHops] ?? socketAddress(c);
+}
