@@ -6,7 +6,6 @@ describe('rateLimitConfigFromEnv', () => {
     expect(rateLimitConfigFromEnv({})).toEqual({
       perWriteKey: { ratePerSecond: 2000, burst: 4000 },
       perIp: { ratePerSecond: 100, burst: 200 },
-      trustedProxyHops: 0,
     });
   });
 
@@ -16,9 +15,8 @@ describe('rateLimitConfigFromEnv', () => {
         TALLY_RATE_LIMIT_WRITE_KEY_RPS: '0',
         TALLY_RATE_LIMIT_IP_RPS: '5',
         TALLY_RATE_LIMIT_IP_BURST: '7',
-        TALLY_TRUSTED_PROXY_HOPS: '1',
       }),
-    ).toEqual({ perWriteKey: false, perIp: { ratePerSecond: 5, burst: 7 }, trustedProxyHops: 1 });
+    ).toEqual({ perWriteKey: false, perIp: { ratePerSecond: 5, burst: 7 } });
   });
 
   it('stops with a message naming the variable that is wrong', () => {
@@ -26,6 +24,5 @@ describe('rateLimitConfigFromEnv', () => {
     expect(() => rateLimitConfigFromEnv({ TALLY_RATE_LIMIT_WRITE_KEY_BURST: '-1' })).toThrow(
       /TALLY_RATE_LIMIT_WRITE_KEY_BURST/,
     );
-    expect(() => rateLimitConfigFromEnv({ TALLY_TRUSTED_PROXY_HOPS: '1.5' })).toThrow(/TALLY_TRUSTED_PROXY_HOPS/);
   });
 });

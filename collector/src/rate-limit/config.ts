@@ -17,18 +17,15 @@ const rate = (variable: string, fallback: number) =>
  * | `TALLY_RATE_LIMIT_WRITE_KEY_BURST` | 2 × rate | requests a write key may send at once |
  * | `TALLY_RATE_LIMIT_IP_RPS` | 100 | requests per second per client address (IPv6 per /64) |
  * | `TALLY_RATE_LIMIT_IP_BURST` | 2 × rate | requests an address may send at once |
- * | `TALLY_TRUSTED_PROXY_HOPS` | 0 | reverse proxies that append to `X-Forwarded-For` |
+ *
+ * Which proxies to trust for the client address is the collector's own `TALLY_TRUST_PROXY`,
+ * passed to `rateLimit` as `trustedProxyHops`.
  */
 export const RateLimitConfig = z.object({
   TALLY_RATE_LIMIT_WRITE_KEY_RPS: rate('TALLY_RATE_LIMIT_WRITE_KEY_RPS', 2000),
   TALLY_RATE_LIMIT_WRITE_KEY_BURST: rate('TALLY_RATE_LIMIT_WRITE_KEY_BURST', 0),
   TALLY_RATE_LIMIT_IP_RPS: rate('TALLY_RATE_LIMIT_IP_RPS', 100),
   TALLY_RATE_LIMIT_IP_BURST: rate('TALLY_RATE_LIMIT_IP_BURST', 0),
-  TALLY_TRUSTED_PROXY_HOPS: z.coerce
-    .number({ error: 'TALLY_TRUSTED_PROXY_HOPS must be a number' })
-    .int('TALLY_TRUSTED_PROXY_HOPS must be a whole number')
-    .min(0, 'TALLY_TRUSTED_PROXY_HOPS must be 0 or more')
-    .default(0),
 });
 export type RateLimitEnv = z.infer<typeof RateLimitConfig>;
 
@@ -37,9 +34,11 @@ export type RateLimitEnv = z.infer<typeof RateLimitConfig>;
  * when one is not valid.
  *
  * @example
- * app.use('/v1/*', rateLimit(rateLimitConfigFromEnv(process.env)));
+ * app.use('/v1/*', rateLimit({ ...rateLimitConfigFromEnv(process.env), trustedProxyHops: config.trustProxy }));
  */
-export function rateLimitConfigFromEnv(env: Record<string, string | undefined>): RateLimitOptions {
+export function rateLimitConfigFromEnv(
+  env: Record<string, string | undefined>,
+): Pick<RateLimitOptions, 'perWriteKey' | 'perIp'> {
   const picked = Object.fromEntries(
     Object.keys(RateLimitConfig.shape).map((name) => [name, env[name] === '' ? undefined : env[name]]),
   );
@@ -53,6 +52,5 @@ export function rateLimitConfigFromEnv(env: Record<string, string | undefined>):
   return {
     perWriteKey: bucket(config.TALLY_RATE_LIMIT_WRITE_KEY_RPS, config.TALLY_RATE_LIMIT_WRITE_KEY_BURST),
     perIp: bucket(config.TALLY_RATE_LIMIT_IP_RPS, config.TALLY_RATE_LIMIT_IP_BURST),
-    trustedProxyHops: config.TALLY_TRUSTED_PROXY_HOPS,
   };
 }
