@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Integrations, IsoDateTime } from './common.js';
+import { absentWhenNull, Integrations, IsoDateTime } from './common.js';
 import { Context } from './context.js';
 import { MAX_BATCH_EVENTS } from './limits.js';
 
@@ -15,9 +15,9 @@ export const Batch = z
   .looseObject({
     batch: z.array(z.unknown()).min(1).max(MAX_BATCH_EVENTS),
     sentAt: IsoDateTime.optional(),
-    context: Context.optional(),
+    context: absentWhenNull(Context),
     writeKey: z.string().optional(),
-    integrations: Integrations.optional(),
+    integrations: absentWhenNull(Integrations),
   })
   .meta({ title: 'Batch', description: 'A batch request: up to 2,500 messages sent together.' });
 export type Batch = z.infer<typeof Batch>;

@@ -25,10 +25,23 @@ export type IsoDateTime = z.infer<typeof IsoDateTime>;
  * @example
  * OptionalIdentifier.parse(null); // undefined
  */
-export const OptionalIdentifier = z
-  .string()
-  .nullish()
-  .transform((value) => value ?? undefined);
+export const OptionalIdentifier = absentWhenNull(z.string());
+
+/**
+ * Makes a field optional and reads `null` as absent: Segment's Ruby and Python
+ * libraries send `"integrations": null`, analytics.js sends `"userId": null`.
+ *
+ * @example
+ * const Traits = absentWhenNull(Properties);
+ * Traits.parse(null); // undefined
+ */
+export function absentWhenNull<T extends z.ZodType>(schema: T) {
+  // The outer optional keeps the key optional in the inferred type.
+  return schema
+    .nullable()
+    .transform((value): z.output<T> | undefined => value ?? undefined)
+    .optional();
+}
 
 /**
  * Per-destination switches (`{ All: false, Mixpanel: true }`); kept as sent.

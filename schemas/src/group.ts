@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Properties, requireIdentity } from './common.js';
+import { absentWhenNull, Properties, requireIdentity } from './common.js';
 import { messageFields } from './message-fields.js';
 
 /**
@@ -20,7 +20,7 @@ export const GroupEvent = z
     type: z.literal('group'),
     ...messageFields,
     groupId: z.string().min(1),
-    traits: Properties.optional(),
+    traits: absentWhenNull(Properties),
   })
   .check(requireIdentity)
   .meta({ title: 'GroupEvent', description: 'A group call: ties a user to a group.' });

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Properties, requireIdentity } from './common.js';
+import { absentWhenNull, Properties, requireIdentity } from './common.js';
 import { messageFields } from './message-fields.js';
 
 /**
@@ -18,7 +18,7 @@ export const IdentifyEvent = z
   .looseObject({
     type: z.literal('identify'),
     ...messageFields,
-    traits: Properties.optional(),
+    traits: absentWhenNull(Properties),
   })
   .check(requireIdentity)
   .meta({ title: 'IdentifyEvent', description: 'An identify call: ties a user to their id and traits.' });

@@ -1,6 +1,6 @@
 export { Consent } from './consent.js';
 export { Context, ContextCampaign, ContextLibrary, ContextPage, ContextScreen } from './context.js';
-export { Integer, Integrations, IsoDateTime, MessageId, OptionalIdentifier, Properties } from './common.js';
+export { absentWhenNull, Integer, Integrations, IsoDateTime, MessageId, OptionalIdentifier, Properties } from './common.js';
 export { TrackEvent } from './track.js';
 export { PageEvent } from './page.js';
 export { ScreenEvent } from './screen.js';

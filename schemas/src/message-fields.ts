@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Integrations, IsoDateTime, MessageId, OptionalIdentifier } from './common.js';
+import { absentWhenNull, Integrations, IsoDateTime, MessageId, OptionalIdentifier } from './common.js';
 import { Context } from './context.js';
 
 /**
@@ -13,6 +13,6 @@ export const messageFields = {
   timestamp: IsoDateTime.optional(),
   sentAt: IsoDateTime.optional(),
   originalTimestamp: IsoDateTime.optional(),
-  context: Context.optional(),
-  integrations: Integrations.optional(),
+  context: absentWhenNull(Context),
+  integrations: absentWhenNull(Integrations),
 };

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Properties, requireIdentity } from './common.js';
+import { absentWhenNull, Properties, requireIdentity } from './common.js';
 import { messageFields } from './message-fields.js';
 
 /**
@@ -18,9 +18,9 @@ export const PageEvent = z
   .looseObject({
     type: z.literal('page'),
     ...messageFields,
-    name: z.string().nullish().transform((value) => value ?? undefined),
-    category: z.string().nullish().transform((value) => value ?? undefined),
-    properties: Properties.optional(),
+    name: absentWhenNull(z.string()),
+    category: absentWhenNull(z.string()),
+    properties: absentWhenNull(Properties),
   })
   .check(requireIdentity)
   .meta({ title: 'PageEvent', description: 'A page call: a user viewed a web page.' });

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Properties, requireIdentity } from './common.js';
+import { absentWhenNull, Properties, requireIdentity } from './common.js';
 import { messageFields } from './message-fields.js';
 
 /**
@@ -18,9 +18,9 @@ export const ScreenEvent = z
   .looseObject({
     type: z.literal('screen'),
     ...messageFields,
-    name: z.string().nullish().transform((value) => value ?? undefined),
-    category: z.string().nullish().transform((value) => value ?? undefined),
-    properties: Properties.optional(),
+    name: absentWhenNull(z.string()),
+    category: absentWhenNull(z.string()),
+    properties: absentWhenNull(Properties),
   })
   .check(requireIdentity)
   .meta({ title: 'ScreenEvent', description: 'A screen call: a user viewed an app screen.' });

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { isRecord, Properties, requireIdentity } from './common.js';
+import { absentWhenNull, isRecord, Properties, requireIdentity } from './common.js';
 import { messageFields } from './message-fields.js';
 import { isSpecEventName, SPEC_EVENTS } from './spec-events.js';
 
@@ -42,7 +42,7 @@ export const TrackEvent = z
     type: z.literal('track'),
     ...messageFields,
     event: z.string().min(1),
-    properties: Properties.optional(),
+    properties: absentWhenNull(Properties),
   })
   .check(requireIdentity, specEventProperties)
   .meta({ title: 'TrackEvent', description: 'A track call: an action a user performed.' });
