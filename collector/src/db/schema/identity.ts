@@ -1,3 +1,63 @@
-/** The identity graph's tables (customers, identities, identity_merges). */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface IdentityTables {}
+import type { ColumnType, Generated, Selectable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type Json = ColumnType<Record<string, unknown>, Record<string, unknown> | string, Record<string, unknown> | string>;
+
+/** One person as far as Tally knows: anonymous until a userId is linked to it. */
+export interface CustomersTable {
+  id: string;
+  /** The identify traits, merged per key, the newest identify winning. */
+  traits: Json;
+  /** For each trait key, the ISO timestamp of the identify that set its current value. */
+  trait_timestamps: Json;
+  first_seen_at: Timestamp;
+  last_seen_at: Timestamp;
+  /** When a userId was first linked; null while the customer is anonymous. */
+  identified_at: Timestamp | null;
+}
+
+/** An anonymousId or userId of one source, pointing at exactly one customer. */
+export interface IdentitiesTable {
+  kind: 'anonymous' | 'user';
+  source_id: string;
+  value: string;
+  customer_id: string;
+  first_seen_at: Timestamp;
+  last_seen_at: Timestamp;
+}
+
+/** A merge of two customers, or an anonymousId re-linked to another customer, with its cause. */
+export interface IdentityMergesTable {
+  id: Generated<string>;
+  from_customer_id: string;
+  into_customer_id: string;
+  reason: 'identify' | 'alias' | 'anonymous_id_relinked';
+  source_id: string;
+  message_id: string;
+  merged_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
+/** That a right-to-be-forgotten deletion happened and how much it removed; never whom. */
+export interface DeletionLogTable {
+  id: Generated<string>;
+  deleted_at: ColumnType<Date, Date | string | undefined, never>;
+  /** How the deletion was asked for: 'cli' or 'admin_api'. */
+  channel: string;
+  actor: string | null;
+  customers_deleted: number;
+  identities_deleted: number;
+  events_deleted: number;
+  merges_deleted: number;
+}
+
+/** The identity graph's tables. */
+export interface IdentityTables {
+  customers: CustomersTable;
+  identities: IdentitiesTable;
+  identity_merges: IdentityMergesTable;
+  deletion_log: DeletionLogTable;
+}
+
+export type CustomerRow = Selectable<CustomersTable>;
+export type IdentityRow = Selectable<IdentitiesTable>;
+export type IdentityMergeRow = Selectable<IdentityMergesTable>;
