@@ -41,12 +41,14 @@ type Answer = { score?: number | undefined; scale?: ScoreScale | undefined; comm
 /** A score needs its scale and must lie in the scale's range; an answer needs a score or a comment. */
 const scoredAnswer = z.superRefine<Answer>(
   (value, ctx) => {
-    const { score, scale } = value;
+    // This check also runs when fields have the wrong type (to list every problem at
+    // once), so it looks at each value's type before using it.
+    const { score, scale, comment } = value as Record<string, unknown>;
     if (typeof score === 'number' && Number.isInteger(score)) {
       if (scale === undefined) {
         ctx.addIssue({ code: 'custom', path: ['scale'], message: 'required with a score: one of "nps", "csat", "ces"' });
-      } else if (scale in SCORE_SCALES) {
-        const { min, max } = SCORE_SCALES[scale];
+      } else if (typeof scale === 'string' && Object.prototype.hasOwnProperty.call(SCORE_SCALES, scale)) {
+        const { min, max } = SCORE_SCALES[scale as ScoreScale];
         if (score < min || score > max) {
           ctx.addIssue({
             code: 'custom',
@@ -56,7 +58,7 @@ const scoredAnswer = z.superRefine<Answer>(
         }
       }
     }
-    if (score === undefined && (value.comment === undefined || value.comment.trim() === '')) {
+    if (score === undefined && (comment === undefined || (typeof comment === 'string' && comment.trim() === ''))) {
       ctx.addIssue({ code: 'custom', path: [], message: 'needs a score or a comment; neither was sent' });
     }
   },
