@@ -20,9 +20,9 @@ export interface EventsTable {
   original_timestamp: Timestamp | null;
   sent_at: Timestamp | null;
   received_at: Timestamp;
-  properties: ColumnType<Json, Json | string, Json | string>;
-  traits: ColumnType<Json, Json | string, Json | string>;
-  context: ColumnType<Json, Json | string, Json | string>;
+  properties: ColumnType<Json, Json | string | undefined, Json | string>;
+  traits: ColumnType<Json, Json | string | undefined, Json | string>;
+  context: ColumnType<Json, Json | string | undefined, Json | string>;
   url: string | null;
   path: string | null;
   referrer: string | null;

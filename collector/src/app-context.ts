@@ -1,0 +1,26 @@
+import type { Context } from 'hono';
+import type { CollectorConfig, Source } from './config.js';
+import type { Database } from './db/database.js';
+import type { EventWriter } from './ingest/group-commit-writer.js';
+import type { Metrics } from './metrics.js';
+
+/** Hono's typing of the collector's requests: the authenticated source, when there is one. */
+export interface CollectorEnv {
+  Variables: { source: Source | undefined };
+}
+
+/** The settings of the collector its routes read. */
+export type AppConfig = Pick<CollectorConfig, 'sources' | 'trustProxy' | 'skewThresholdMs' | 'adminKey'>;
+
+/** What every route module receives when it registers its routes. */
+export interface RouteDeps {
+  database: Database;
+  config: AppConfig;
+  writer: EventWriter;
+  metrics: Metrics;
+  now: () => Date;
+  /** The socket peer's address of a request (absent for in-process requests). */
+  peerAddress: (c: Context<CollectorEnv>) => string | undefined;
+  /** The browser tracker script, or null when it has not been built. */
+  trackerScript: string | null;
+}

@@ -1,0 +1,47 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/**
+ * The one error type of the HTTP surface: a status, a stable machine-readable code and a
+ * message meant for the person reading it. `onError` turns it into `{ error: { code, message } }`.
+ *
+ * @example
+ * throw new ApiError(401, 'unauthorized', 'unknown write key');
+ */
+export class ApiError extends Error {
+  override name = 'ApiError';
+
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** The database did not take the events: nothing was acknowledged, the sender should retry. */
+export function databaseUnavailable(cause?: unknown): ApiError {
+  const error = new ApiError(503, 'database_unavailable', 'the database is unavailable; nothing was stored, retry later', {
+    'Retry-After': '5',
+  });
+  if (cause !== undefined) error.cause = cause;
+  return error;
+}
+
+/**
+ * Answers an `ApiError` with its status and code; anything else is logged and answered
+ * as a generic 500, so internals never reach the client.
+ *
+ * @example
+ * app.onError(onError);
+ */
+export function onError(error: Error, c: Context): Response {
+  if (error instanceof ApiError) {
+    for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
+    return c.json({ error: { code: error.code, message: error.message } }, error.status);
+  }
+  console.error('tally-collector: unexpected error', error);
+  return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
+}

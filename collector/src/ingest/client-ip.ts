@@ -1,0 +1,57 @@
+import { isIP } from 'node:net';
+
+/**
+ * The client's address: with `trustProxy` hops, the address the outermost trusted proxy saw
+ * (counted from the right of `X-Forwarded-For`, since a client can write anything to its
+ * left); otherwise the socket's peer.
+ *
+ * @example
+ * clientAddress('203.0.113.9, 10.0.0.2', '10.0.0.3', 1); // '10.0.0.2'
+ */
+export function clientAddress(forwardedFor: string | undefined, peer: string | undefined, trustProxy: number): string | undefined {
+  if (trustProxy > 0 && forwardedFor) {
+    const hops = forwardedFor.split(',').map((part) => part.trim()).filter(Boolean);
+    const candidate = hops[hops.length - trustProxy] ?? hops[0];
+    if (candidate && isIP(stripZone(candidate))) return stripZone(candidate);
+  }
+  return peer && isIP(stripZone(peer)) ? stripZone(peer) : undefined;
+}
+
+/**
+ * Drops the host part of an address before it is stored: IPv4 keeps its /24, IPv6 its /48
+ * (an IPv4-mapped IPv6 address is treated as the IPv4 it maps). Anything that is not an
+ * address gives `undefined`.
+ *
+ * @example
+ * truncateIp('203.0.113.77');            // '203.0.113.0'
+ * truncateIp('2001:db8:85a3:8d3::7334'); // '2001:db8:85a3::'
+ */
+export function truncateIp(address: string): string | undefined {
+  const ip = stripZone(address.trim());
+  const version = isIP(ip);
+  if (version === 4) return ip.split('.').slice(0, 3).join('.') + '.0';
+  if (version !== 6) return undefined;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return truncateIp(mapped[1]!);
+  const groups = expandIpv6(ip);
+  return `${groups.slice(0, 3).map((g) => g.toString(16)).join(':')}::`;
+}
+
+function expandIpv6(ip: string): number[] {
+  let text = ip;
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const zeros = tail === undefined ? [] : Array<string>(8 - left.length - right.length).fill('0');
+  return [...left, ...zeros, ...right].map((g) => parseInt(g, 16));
+}
+
+function stripZone(address: string): string {
+  const zone = address.indexOf('%');
+  return zone === -1 ? address : address.slice(0, zone);
+}

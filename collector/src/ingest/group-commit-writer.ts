@@ -1,0 +1,227 @@
+import { CompiledQuery, type Kysely } from 'kysely';
+import type { Database as Tables } from '../db/schema/database.js';
+import { stitchIdentities, type StitchInput } from '../identity/stitch.js';
+import type { EventRecord, RejectedRecord } from './records.js';
+import { storableText } from './storable.js';
+
+/** What one request asks to have stored. */
+export interface WriteRequest {
+  events: readonly EventRecord[];
+  rejected: readonly RejectedRecord[];
+}
+
+/** How a request's events fared, known once their transaction committed. */
+export interface WriteResult {
+  accepted: number;
+  duplicates: number;
+}
+
+/** Something that stores requests durably; the collector's only path to the `events` table. */
+export interface EventWriter {
+  /** Resolves after the transaction holding the request's rows commits; rejects when it fails. */
+  write(request: WriteRequest): Promise<WriteResult>;
+  /** Events waiting for a transaction or inside one not yet committed. */
+  readonly queueDepth: number;
+  /** Stops taking new requests and resolves once everything already taken is committed or failed. */
+  drain(): Promise<void>;
+}
+
+/** The writer was closed by `drain()`; the request was not taken. */
+export class WriterClosedError extends Error {
+  override name = 'WriterClosedError';
+}
+
+export interface FlushStats {
+  events: number;
+  requests: number;
+  seconds: number;
+  ok: boolean;
+  /** Why the transaction failed, when it did. */
+  error?: unknown;
+}
+
+export interface GroupCommitWriterOptions {
+  db: Kysely<Tables>;
+  /** Transactions in flight at once (each holds one connection). PGlite has one session: use 1. */
+  connections?: number;
+  /** A transaction takes whole requests until it holds at least this many events. */
+  maxEventsPerFlush?: number;
+  /** Called after each transaction, for metrics. */
+  onFlush?: (stats: FlushStats) => void;
+}
+
+interface Pending {
+  request: WriteRequest;
+  resolve: (result: WriteResult) => void;
+  reject: (error: unknown) => void;
+}
+
+const EVENT_COLUMNS = [
+  'message_id text', 'source_id text', 'type text', 'event text', 'name text', 'anonymous_id text', 'user_id text',
+  'group_id text', 'previous_id text', 'customer_id uuid', '"timestamp" timestamptz', 'original_timestamp timestamptz',
+  'sent_at timestamptz', 'received_at timestamptz', 'properties jsonb', 'traits jsonb', 'context jsonb', 'url text',
+  'path text', 'referrer text', 'utm_source text', 'utm_medium text', 'utm_campaign text', 'utm_term text',
+  'utm_content text', 'browser text', 'browser_version text', 'os text', 'os_version text', 'device_type text', 'ip inet',
+];
+const COLUMN_NAMES = EVENT_COLUMNS.map((column) => column.split(' ')[0]).join(', ');
+const INSERT_EVENTS = `
+  insert into events (${COLUMN_NAMES})
+  select ${COLUMN_NAMES} from jsonb_to_recordset($1::jsonb) as r(${EVENT_COLUMNS.join(', ')})
+  on conflict (source_id, message_id) do nothing
+  returning source_id, message_id`;
+const INSERT_REJECTED = `
+  insert into rejected_events (source_id, message_id, reason, errors, payload, received_at)
+  select source_id, message_id, reason, errors, payload, received_at
+  from jsonb_to_recordset($1::jsonb) as r(source_id text, message_id text, reason text, errors jsonb, payload text, received_at timestamptz)`;
+
+/**
+ * Group commit: requests in flight are written together, one transaction for all of them,
+ * whenever a connection is free (so a busy collector writes big transactions and an idle one
+ * writes at once). Each request's promise settles only after that transaction commits; if it
+ * fails, every request in it is rejected and nothing of them is acknowledged.
+ *
+ * In the transaction: identities are stitched, events inserted with their customer
+ * (a `(source_id, message_id)` already stored, or repeated within the transaction, counts as a
+ * duplicate of its request), then refused events go to `rejected_events`.
+ *
+ * @example
+ * const writer = createGroupCommitWriter({ db: database.db, connections: 2 });
+ * const { accepted, duplicates } = await writer.write({ events, rejected });
+ */
+export function createGroupCommitWriter(options: GroupCommitWriterOptions): EventWriter {
+  const connections = options.connections ?? 2;
+  const maxEvents = options.maxEventsPerFlush ?? 2_000;
+  const queue: Pending[] = [];
+  let queuedEvents = 0;
+  let inFlightEvents = 0;
+  let active = 0;
+  let scheduled = false;
+  let closed = false;
+  const idleWaiters: (() => void)[] = [];
+
+  const schedule = () => {
+    if (scheduled || active >= connections || queue.length === 0) return;
+    scheduled = true;
+    // Let the requests parsed in this turn of the event loop join the same transaction.
+    setImmediate(() => {
+      scheduled = false;
+      while (active < connections && queue.length > 0) void flush(takeBatch());
+    });
+  };
+
+  const takeBatch = (): Pending[] => {
+    const batch: Pending[] = [];
+    let events = 0;
+    while (queue.length > 0 && (batch.length === 0 || events < maxEvents)) {
+      const next = queue.shift()!;
+      events += next.request.events.length + next.request.rejected.length;
+      batch.push(next);
+    }
+    queuedEvents -= events;
+    return batch;
+  };
+
+  const flush = async (batch: Pending[]) => {
+    active++;
+    const size = batch.reduce((n, p) => n + p.request.events.length + p.request.rejected.length, 0);
+    inFlightEvents += size;
+    const started = performance.now();
+    let ok = false;
+    let failure: unknown;
+    try {
+      const results = await writeTransaction(options.db, batch.map((p) => p.request));
+      ok = true;
+      batch.forEach((pending, i) => pending.resolve(results[i]!));
+    } catch (error) {
+      failure = error;
+      for (const pending of batch) pending.reject(error);
+    } finally {
+      active--;
+      inFlightEvents -= size;
+      options.onFlush?.({ events: size, requests: batch.length, seconds: (performance.now() - started) / 1000, ok, error: failure });
+      schedule();
+      if (active === 0 && queue.length === 0) idleWaiters.splice(0).forEach((wake) => wake());
+    }
+  };
+
+  return {
+    write(request) {
+      if (closed) return Promise.reject(new WriterClosedError('the collector is shutting down'));
+      return new Promise<WriteResult>((resolve, reject) => {
+        queue.push({ request, resolve, reject });
+        queuedEvents += request.events.length + request.rejected.length;
+        schedule();
+      });
+    },
+    get queueDepth() {
+      return queuedEvents + inFlightEvents;
+    },
+    drain() {
+      closed = true;
+      if (active === 0 && queue.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => idleWaiters.push(resolve));
+    },
+  };
+}
+
+async function writeTransaction(db: Kysely<Tables>, requests: readonly WriteRequest[]): Promise<WriteResult[]> {
+  // Within one transaction the first copy of a (source, messageId) is written; later copies
+  // are duplicates of their own requests.
+  const firstSeen = new Map<string, number>();
+  const unique: EventRecord[] = [];
+  const owner: number[] = [];
+  const results = requests.map(() => ({ accepted: 0, duplicates: 0 }));
+  requests.forEach((request, r) => {
+    for (const event of request.events) {
+      const key = `${event.source_id}\n${event.message_id}`;
+      if (firstSeen.has(key)) {
+        results[r]!.duplicates++;
+        continue;
+      }
+      firstSeen.set(key, unique.length);
+      unique.push(event);
+      owner.push(r);
+    }
+  });
+  const rejected = requests.flatMap((request) => request.rejected);
+
+  await db.transaction().execute(async (trx) => {
+    let inserted = new Set<string>();
+    if (unique.length > 0) {
+      const customers = await stitchIdentities(trx, unique.map(toStitchInput));
+      const rows = unique.map((event, i) => ({ ...event, customer_id: customers[i] ?? null }));
+      const { rows: stored } = await trx.executeQuery<{ source_id: string; message_id: string }>(
+        CompiledQuery.raw(INSERT_EVENTS, [JSON.stringify(rows)]),
+      );
+      inserted = new Set(stored.map((row) => `${row.source_id}\n${row.message_id}`));
+    }
+    unique.forEach((event, i) => {
+      const result = results[owner[i]!]!;
+      if (inserted.has(`${event.source_id}\n${event.message_id}`)) result.accepted++;
+      else result.duplicates++;
+    });
+    if (rejected.length > 0) {
+      const rows = rejected.map((row) => ({
+        ...row,
+        message_id: row.message_id === null ? null : storableText(row.message_id),
+        errors: row.errors.map(storableText),
+        payload: storableText(row.payload),
+      }));
+      await trx.executeQuery(CompiledQuery.raw(INSERT_REJECTED, [JSON.stringify(rows)]));
+    }
+  });
+  return results;
+}
+
+function toStitchInput(event: EventRecord): StitchInput {
+  return {
+    source_id: event.source_id,
+    message_id: event.message_id,
+    type: event.type,
+    anonymous_id: event.anonymous_id,
+    user_id: event.user_id,
+    previous_id: event.previous_id,
+    timestamp: new Date(event.timestamp),
+    traits: event.traits,
+  };
+}

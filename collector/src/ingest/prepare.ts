@@ -1,0 +1,113 @@
+import { parseMessage } from '@tally/schemas';
+import type { Source } from '../config.js';
+import { decideConsent } from './consent.js';
+import { enrichEvent, type RequestFacts } from './enrich.js';
+import type { EventRecord, RejectedRecord, RejectionReason } from './records.js';
+import { findUnstorable } from './storable.js';
+
+/** A refused item as the response lists it. */
+export interface RejectedItem {
+  index: number;
+  messageId: string | null;
+  reason: RejectionReason;
+  message: string;
+}
+
+export interface PreparedItems {
+  events: EventRecord[];
+  rejected: RejectedRecord[];
+  /** The same refusals, in request order, as the response names them. */
+  rejectedItems: RejectedItem[];
+}
+
+export interface PrepareOptions {
+  source: Source;
+  request: RequestFacts;
+  skewThresholdMs: number;
+  /** A batch's own `context`, merged under each item's (the item's fields win). */
+  batchContext?: Record<string, unknown> | undefined;
+  /** A batch's own `sentAt`, for items that carry none. */
+  batchSentAt?: string | undefined;
+  /** Prefix of error paths: `batch` for a batch request, '' for a single message. */
+  pathPrefix: string;
+}
+
+const EARLIEST = Date.UTC(1, 0, 1);
+const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * Validates, checks consent and storability of, and enriches each item of a request on its
+ * own: what passes becomes an `events` row, what fails a `rejected_events` row with its
+ * reason and raw payload, so one bad item never costs the others.
+ *
+ * @example
+ * const { events, rejected, rejectedItems } = prepareItems(body.batch, { source, request, skewThresholdMs: 60_000, pathPrefix: 'batch' });
+ */
+export function prepareItems(items: readonly unknown[], options: PrepareOptions): PreparedItems {
+  const prepared: PreparedItems = { events: [], rejected: [], rejectedItems: [] };
+  const receivedAt = options.request.receivedAt.toISOString();
+  items.forEach((item, index) => {
+    const reject = (reason: RejectionReason, errors: string[]) => {
+      const messageId = messageIdOf(item);
+      prepared.rejected.push({
+        source_id: options.source.id,
+        message_id: messageId,
+        reason,
+        errors,
+        payload: JSON.stringify(item) ?? 'null',
+        received_at: receivedAt,
+      });
+      prepared.rejectedItems.push({ index, messageId, reason, message: errors.join('; ') });
+    };
+    const path = options.pathPrefix ? `${options.pathPrefix}[${index}]` : '';
+    const merged = withBatchFields(item, options);
+    const result = parseMessage(merged, path);
+    if (!result.success) return reject(result.reason, result.errors);
+    const message = result.data as unknown as Record<string, unknown>;
+
+    const unstorable = findUnstorable(message, path);
+    if (unstorable) return reject('unstorable', [unstorable]);
+    const badTime = checkInstants(message, path);
+    if (badTime) return reject('schema', [badTime]);
+
+    const consent = decideConsent(options.source.consentMode, message.context);
+    if (!consent.allowed) return reject('consent', [path ? `${path}: ${consent.message}` : consent.message]);
+
+    prepared.events.push(
+      enrichEvent(message, options.request, { sourceId: options.source.id, skewThresholdMs: options.skewThresholdMs }),
+    );
+  });
+  return prepared;
+}
+
+function withBatchFields(item: unknown, options: PrepareOptions): unknown {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
+  if (!options.batchContext && !options.batchSentAt) return item;
+  const record = item as Record<string, unknown>;
+  const merged: Record<string, unknown> = { ...record };
+  if (options.batchContext) {
+    const own = record.context;
+    merged.context =
+      typeof own === 'object' && own !== null && !Array.isArray(own) ? { ...options.batchContext, ...own } : { ...options.batchContext };
+  }
+  if (options.batchSentAt && record.sentAt == null) merged.sentAt = options.batchSentAt;
+  return merged;
+}
+
+function checkInstants(message: Record<string, unknown>, path: string): string | undefined {
+  for (const field of ['timestamp', 'sentAt', 'originalTimestamp'] as const) {
+    const value = message[field];
+    if (typeof value !== 'string') continue;
+    const ms = Date.parse(value);
+    const where = path ? `${path}.${field}` : field;
+    if (Number.isNaN(ms)) return `${where}: "${value}" is not a real date-time`;
+    if (ms < EARLIEST || ms > LATEST) return `${where}: "${value}" lies outside the years 0001–9999`;
+  }
+  return undefined;
+}
+
+function messageIdOf(item: unknown): string | null {
+  if (typeof item !== 'object' || item === null) return null;
+  const id = (item as Record<string, unknown>).messageId;
+  return typeof id === 'string' && id !== '' ? id : null;
+}

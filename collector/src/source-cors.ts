@@ -1,0 +1,45 @@
+import type { MiddlewareHandler } from 'hono';
+import type { CollectorEnv } from './app-context.js';
+import type { Source } from './config.js';
+
+const ALLOWED_HEADERS = 'Authorization, Content-Type, Content-Encoding';
+
+/** True when the source lets pages of this origin send to it. */
+export function originAllowed(source: Source, origin: string): boolean {
+  return source.allowedOrigins.includes('*') || source.allowedOrigins.includes(origin);
+}
+
+/**
+ * CORS per source. A pre-flight carries no write key, so it is granted when some source
+ * allows the origin; an actual response is granted only when the request's own source
+ * allows it (or, before a source is known, when some source does). A disallowed origin
+ * gets an answer without any `Access-Control-Allow-*` header, which the browser enforces.
+ *
+ * @example
+ * app.use('/v1/*', sourceCors(config.sources));
+ */
+export function sourceCors(sources: readonly Source[]): MiddlewareHandler<CollectorEnv> {
+  const anyAllows = (origin: string) => sources.some((source) => originAllowed(source, origin));
+  return async (c, next) => {
+    const origin = c.req.header('origin');
+    if (c.req.method === 'OPTIONS' && origin !== undefined) {
+      c.header('Vary', 'Origin');
+      if (anyAllows(origin)) {
+        c.header('Access-Control-Allow-Origin', origin);
+        c.header('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+        c.header('Access-Control-Allow-Headers', c.req.header('access-control-request-headers') ?? ALLOWED_HEADERS);
+        c.header('Access-Control-Max-Age', '86400');
+      }
+      return c.body(null, 204);
+    }
+    await next();
+    if (origin === undefined) return;
+    c.header('Vary', 'Origin', { append: true });
+    const source = c.get('source');
+    if (source ? originAllowed(source, origin) : anyAllows(origin)) {
+      c.header('Access-Control-Allow-Origin', origin);
+    } else {
+      c.res.headers.delete('Access-Control-Allow-Origin');
+    }
+  };
+}

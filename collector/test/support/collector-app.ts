@@ -1,0 +1,63 @@
+import type { AppConfig } from '../../src/app-context.js';
+import { createApp, type AppDeps } from '../../src/app.js';
+import type { Source } from '../../src/config.js';
+import type { TestDatabase } from './test-database.js';
+
+export const shop: Source = {
+  id: 'shop',
+  writeKey: 'shop-write-key',
+  allowedOrigins: ['https://shop.example'],
+  consentMode: 'opt-out',
+};
+
+export const newsletter: Source = {
+  id: 'newsletter',
+  writeKey: 'newsletter-write-key',
+  allowedOrigins: ['https://news.example'],
+  consentMode: 'opt-in',
+};
+
+export const testConfig: AppConfig = {
+  sources: [shop, newsletter],
+  trustProxy: 1,
+  skewThresholdMs: 60_000,
+  adminKey: 'admin-key-for-tests',
+};
+
+/** The collector app over a test database, with the test sources. */
+export function testApp(database: TestDatabase, overrides: Partial<AppDeps> = {}) {
+  return createApp({ database, config: testConfig, trackerScript: null, ...overrides });
+}
+
+export function basic(writeKey: string): string {
+  return `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
+}
+
+let counter = 0;
+
+/** A valid track event with a fresh messageId. */
+export function trackEvent(fields: Record<string, unknown> = {}): Record<string, unknown> {
+  counter++;
+  return {
+    type: 'track',
+    event: 'Signed Up',
+    messageId: `msg-${process.pid}-${Date.now()}-${counter}`,
+    anonymousId: `anon-${counter}`,
+    timestamp: new Date().toISOString(),
+    properties: { plan: 'pro' },
+    ...fields,
+  };
+}
+
+export function postJson(
+  app: { request: (path: string, init: RequestInit) => Response | Promise<Response> },
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  return app.request(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
