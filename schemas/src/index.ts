@@ -24,3 +24,4 @@ export { isSpecEventName, SPEC_EVENTS, type SpecEventName, type SpecEventPropert
 export { encodedSize, formatCount, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from './limits.js';
 export { describeValue, formatIssues, formatPath } from './errors.js';
 export { parseBatch, parseMessage, type ValidationResult } from './parse.js';
+export { type JsonSchema, jsonSchemas, serializeJsonSchema } from './json-schema.js';
