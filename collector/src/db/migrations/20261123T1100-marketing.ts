@@ -221,15 +221,28 @@ export async function up(db: Kysely<any>): Promise<void> {
         raise exception 'funnel: breakdown must name a column of events (such as utm_source), got %', breakdown using errcode = '22023';
       end if;
 
-      -- Level 1 marks each first-step event in [since, until) as a possible start. Level k
-      -- carries, for each step-k event, the latest start from which steps 1..k-1 were done in
-      -- order before it (a running max over the earlier step-(k-1) events): the latest start
-      -- leaves the most of the window, so the event completes step k exactly when that start
-      -- is within the window. One sort by (customer, time) serves every level.
-      query := format(
-        'select customer_id, "timestamp" as ts, event as ev, case when event = $1[1] and "timestamp" < $3 then "timestamp" end as s1, null::timestamptz as p1
+      -- Who entered: customers with a first-step event in [since, until). This is the one
+      -- pass over the (often many) first-step events, and it aggregates in parallel.
+      --
+      -- Who went on: only customers with a second-step event can reach step 2 or further, so
+      -- the ordered matching reads the later steps' events and the first-step events of those
+      -- customers alone. Level 1 marks each first-step event in [since, until) as a possible
+      -- start. Level k carries, for each step-k event, the latest start from which steps
+      -- 1..k-1 were done in order before it (a running max over the earlier step-(k-1)
+      -- events): the latest start leaves the most of the window, so the event completes
+      -- step k exactly when that start is within the window. One sort by (customer, time)
+      -- serves every level.
+      query :=
+        'select customer_id, "timestamp" as ts, event as ev,
+                case when event = $1[1] and "timestamp" < $3 then "timestamp" end as s1
            from events
-          where event = any($1) and "timestamp" >= $2 and "timestamp" < $3 + $4 and customer_id is not null');
+          where event = any($1[2:]) and "timestamp" >= $2 and "timestamp" < $3 + $4 and customer_id is not null
+         union all
+         select customer_id, "timestamp", event, "timestamp"
+           from events
+          where event = $1[1] and not (event = any($1[2:])) and "timestamp" >= $2 and "timestamp" < $3
+            and customer_id in (select customer_id from events
+                                 where event = $1[2] and "timestamp" >= $2 and "timestamp" < $3 + $4)';
       for k in 2..n loop
         query := format(
           'select l.*, case when l.ev = $1[%1$s] and l.ts - l.m%1$s <= $4 then l.m%1$s end as s%1$s,
@@ -242,13 +255,15 @@ export async function up(db: Kysely<any>): Promise<void> {
           k, k - 1, query);
       end loop;
 
-      for k in 1..n loop
+      for k in 2..n loop
         reached := reached || format(', bool_or(s%1$s is not null) as r%1$s', k);
         -- For each customer, the time from the previous step to the first completion of this step.
         reached := reached || format(
           ', (min(array[extract(epoch from ts)::float8, extract(epoch from ts - p%1$s)::float8]) filter (where s%1$s is not null))[2] as g%1$s', k);
-        counts := counts || format('%s count(*) filter (where r%s)', case when k > 1 then ',' else '' end, k);
-        medians := medians || format('%s percentile_cont(0.5) within group (order by g%s) filter (where r%s)',
+      end loop;
+      for k in 1..n loop
+        counts := counts || case when k = 1 then 'count(*)' else format(', count(*) filter (where c.r%s)', k) end;
+        medians := medians || format('%s percentile_cont(0.5) within group (order by c.g%s) filter (where c.r%s)',
           case when k > 1 then ',' else '' end, k, k);
       end loop;
 
@@ -262,15 +277,22 @@ export async function up(db: Kysely<any>): Promise<void> {
       end if;
 
       query := format(
-        'with per_customer as (
-           select customer_id, min(ts) filter (where s1 is not null) as entered_at %1$s
+        'with entered as (
+           select customer_id, min("timestamp") as entered_at
+             from events
+            where event = $1[1] and "timestamp" >= $2 and "timestamp" < $3 and customer_id is not null
+            group by customer_id
+         ),
+         went_on as (
+           select customer_id, true as r1, null::float8 as g1 %1$s
              from (%2$s) chains
             group by customer_id
          ),
          per_group as (
            select %3$s as breakdown_value, array[%4$s]::bigint[] as counts, array[%5$s]::float8[] as medians
-             from per_customer pc %6$s
-            where pc.r1
+             from entered pc
+             left join (select * from went_on) c on c.customer_id = pc.customer_id
+             %6$s
             %7$s
          )
          select k::integer, $1[k], g.breakdown_value, g.counts[k],

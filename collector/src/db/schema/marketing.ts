@@ -28,7 +28,7 @@ export interface OrderItemsView {
   quantity: ReadOnly<number>;
 }
 
-type ReadOnlyColumns<T> = { [K in keyof T]: ReadOnly<Selectable<T>[K]> };
+type ReadOnlyColumns<T> = { [K in keyof Selectable<T>]: ReadOnly<Selectable<T>[K]> };
 
 /** Every event of a known customer with the session it belongs to. */
 export type EventsWithSessionView = ReadOnlyColumns<EventsTable> & {

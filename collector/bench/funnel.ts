@@ -1,0 +1,177 @@
+/**
+ * Funnel benchmark: loads N events (10 million by default) of shop journeys over 30 days
+ * into a database of its own on a real Postgres server, then times the marketers' queries.
+ *
+ *   pnpm bench:funnel [--events 10000000] [--customers 500000] [--reuse] [--runs 3]
+ *
+ * DATABASE_URL names the server (default postgres://postgres@127.0.0.1:5432/postgres); the
+ * data goes to the database `tally_bench_funnel` on it, which --reuse keeps between runs.
+ */
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { createDatabase } from '../src/db/database.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    events: { type: 'string', default: '10000000' },
+    customers: { type: 'string' },
+    runs: { type: 'string', default: '3' },
+    reuse: { type: 'boolean', default: false },
+  },
+});
+
+const events = positive('events', flags.events);
+const customers = flags.customers ? positive('customers', flags.customers) : Math.max(1, Math.round(events / 20));
+const runs = positive('runs', flags.runs);
+const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const benchName = 'tally_bench_funnel';
+
+function positive(name: string, value: string | undefined): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`--${name} must be a positive whole number, got ${value}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+function withDatabase(url: string, name: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${name}`;
+  return parsed.toString();
+}
+
+async function query(url: string, text: string, params: unknown[] = []) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query(text, params);
+  } finally {
+    await client.end();
+  }
+}
+
+async function timed<T>(label: string, work: () => Promise<T>): Promise<{ ms: number; result: T }> {
+  const started = performance.now();
+  const result = await work();
+  const ms = performance.now() - started;
+  console.log(`${label.padEnd(58)} ${(ms / 1000).toFixed(2).padStart(7)} s`);
+  return { ms, result };
+}
+
+const url = withDatabase(serverUrl, benchName);
+const exists = (await query(serverUrl, 'select 1 from pg_database where datname = $1', [benchName])).rowCount === 1;
+let loaded = 0;
+if (exists && flags.reuse) {
+  loaded = Number((await query(url, 'select count(*) as n from events')).rows[0].n);
+}
+if (!flags.reuse || loaded !== events) {
+  await query(serverUrl, `drop database if exists ${benchName} with (force)`);
+  await query(serverUrl, `create database ${benchName}`);
+}
+
+const database = await createDatabase({ url, poolSize: 2 });
+const db = database.db;
+const client = new pg.Client({ connectionString: url });
+await client.connect();
+
+if (loaded !== events) {
+  console.log(`loading ${events.toLocaleString('en')} events of ${customers.toLocaleString('en')} customers over 30 days …`);
+  // Loading is faster without the secondary indexes; they are built again afterwards.
+  const indexes = await client.query<{ indexname: string; indexdef: string }>(
+    `select indexname, indexdef from pg_indexes where tablename = 'events' and indexname <> 'events_pkey'`,
+  );
+  for (const index of indexes.rows) await client.query(`drop index ${index.indexname}`);
+  const chunk = 1_000_000;
+  const started = performance.now();
+  for (let from = 1; from <= events; from += chunk) {
+    const to = Math.min(events, from + chunk - 1);
+    // Each customer is active over three days somewhere in the 30; what they do is drawn
+    // with a shop's frequencies: half pageviews, a fifth product views, fewer adds,
+    // checkouts and orders. Rows carry a realistic context (user agent, page, library).
+    await client.query(
+      `insert into events (message_id, source_id, type, event, anonymous_id, user_id, customer_id, "timestamp", received_at,
+                           properties, context, url, path, utm_source, utm_medium, utm_campaign, browser, os, device_type)
+       select 'm-' || i, 'bench', case when kind = 'page' then 'page' else 'track' end,
+              case when kind = 'page' then null else kind end,
+              'a-' || (c * 3 + (i % 2)), case when c % 3 = 0 then 'u-' || c end, md5(c::text)::uuid, ts, ts,
+              case when kind = 'page' then '{}'::jsonb
+                   when kind = 'Order Completed' then jsonb_build_object('order_id', 'o-' || i, 'revenue', 20 + (i % 180),
+                        'products', jsonb_build_array(jsonb_build_object('product_id', 'p-' || (i % 500), 'price', 20 + (i % 180), 'quantity', 1)))
+                   else jsonb_build_object('product_id', 'p-' || (i % 500), 'price', 20 + (i % 180)) end,
+              jsonb_build_object(
+                'userAgent', 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+                'library', jsonb_build_object('name', '@tally/sdk-web', 'version', '0.1.0'),
+                'locale', 'en-GB',
+                'page', jsonb_build_object('path', '/products/p-' || (i % 500), 'url', 'https://shop.example/products/p-' || (i % 500), 'title', 'Product ' || (i % 500)),
+                'consent', jsonb_build_object('categoryPreferences', jsonb_build_object('analytics', true, 'marketing', c % 4 <> 0))),
+              'https://shop.example/products/p-' || (i % 500), '/products/p-' || (i % 500),
+              case when kind = 'page' and i % 10 = 0 then (array['google', 'newsletter', 'facebook', 'bing'])[1 + c % 4] end,
+              case when kind = 'page' and i % 10 = 0 then 'cpc' end,
+              case when kind = 'page' and i % 10 = 0 then 'winter-' || (c % 7) end,
+              'Chrome', 'macOS', 'desktop'
+         from (select i, c,
+                      timestamptz '2026-01-01' + ((c::bigint * 2654435761) % (27 * 86400)) * interval '1 second' + r1 * interval '3 days' as ts,
+                      -- Most visitors browse and leave; a quarter ever add to cart, one in ten
+                      -- checks out, one in twenty buys.
+                      case when r2 < 0.55 then 'page'
+                           when r2 < 0.85 then 'Product Viewed'
+                           when r2 < 0.93 and intent < 25 then 'Product Added'
+                           when r2 < 0.95 and intent < 25 then 'Cart Viewed'
+                           when r2 < 0.97 and intent < 10 then 'Checkout Started'
+                           when r2 < 0.99 and intent < 5 then 'Order Completed'
+                           when r2 < 0.93 then 'Product Viewed'
+                           else 'Signed Up' end as kind
+                 from (select i, c, (c * 7919) % 100 as intent, random() as r1, random() as r2
+                         from (select i, (floor(power(random(), 1.5) * $3))::bigint + 1 as c
+                                 from generate_series($1::bigint, $2::bigint) i) pick) draw) journey`,
+      [from, to, customers],
+    );
+    const done = to;
+    const rate = done / ((performance.now() - started) / 1000);
+    process.stderr.write(`\r  ${done.toLocaleString('en')} / ${events.toLocaleString('en')} events (${Math.round(rate).toLocaleString('en')}/s)   `);
+  }
+  process.stderr.write('\n');
+  for (const index of indexes.rows) await timed(`create index ${index.indexname}`, () => client.query(index.indexdef));
+  await timed('vacuum analyze events', () => client.query('vacuum (analyze) events'));
+}
+
+const size = await client.query(
+  `select pg_size_pretty(pg_table_size('events')) as heap, pg_size_pretty(pg_relation_size('events_event_timestamp_customer')) as funnel_index`,
+);
+console.log(`events: ${events.toLocaleString('en')} rows, heap ${size.rows[0].heap}, funnel index ${size.rows[0].funnel_index}`);
+
+const steps = ['Product Viewed', 'Product Added', 'Checkout Started', 'Order Completed'];
+const funnelSql = `select step, event, breakdown_value, customers, conversion_from_previous, conversion_from_first, median_time_from_previous
+                     from funnel($1::text[], '2026-01-01', '2026-01-31', '7 days', $2)`;
+const figures: Record<string, number[]> = {};
+const record = (label: string, ms: number) => (figures[label] ??= []).push(ms);
+
+let lastFunnel: pg.QueryResult | undefined;
+for (let run = 1; run <= runs; run++) {
+  const { ms, result } = await timed(`4-step funnel, 30-day range, 7-day window (run ${run})`, () => client.query(funnelSql, [steps, null]));
+  record('funnel', ms);
+  lastFunnel = result;
+}
+console.table(lastFunnel?.rows.map((r) => ({ ...r, median_time_from_previous: JSON.stringify(r.median_time_from_previous) })));
+
+for (let run = 1; run <= Math.min(runs, 2); run++) {
+  const { ms } = await timed(`same, broken down by utm_source (run ${run})`, () => client.query(funnelSql, [steps, 'utm_source']));
+  record('funnel by utm_source', ms);
+}
+
+// Sessions are computed when queried. What that costs: one customer's sessions (what a
+// support or profile page asks), and sessions per day over all events (a report).
+const someone = (await client.query('select customer_id from events where customer_id is not null limit 1')).rows[0].customer_id;
+await timed(`one customer's sessions`, () => client.query('select * from sessions where customer_id = $1', [someone]));
+await timed(`sessions per landing page and day, all ${events.toLocaleString('en')} events`, () =>
+  client.query(`select date_trunc('day', started_at) as day, landing_path, count(*) from sessions group by 1, 2`),
+);
+
+const best = (label: string) => Math.min(...(figures[label] ?? [Number.NaN]));
+console.log(`\nbest 4-step funnel over ${events.toLocaleString('en')} events: ${(best('funnel') / 1000).toFixed(2)} s`);
+console.log(`best with breakdown by utm_source: ${(best('funnel by utm_source') / 1000).toFixed(2)} s`);
+
+await client.end();
+await database.close();
