@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema/database.js';
+import { lockIdentityGraph } from './graph-lock.js';
 import {
   foldStoredCustomer,
   identitiesOfBatch,
@@ -28,7 +29,6 @@ export type { StitchInput } from './stitch-plan.js';
 // such batches take the graph lock exclusively, all others take it shared, so a merge of two
 // known customers waits for the batches in flight and they wait for it. alias is rare; the
 // cost is paid only by batches that contain one.
-const GRAPH_LOCK: readonly [number, number] = [0x7a11, 1];
 
 /**
  * Resolves the customer of every event, inside the write transaction that stores them,
@@ -52,8 +52,7 @@ export async function stitchIdentities(trx: Kysely<Database>, events: readonly S
   const refs = identitiesOfBatch(events);
   if (refs.length === 0) return events.map(() => null);
 
-  if (events.some(isEffectiveAlias)) await sql`select pg_advisory_xact_lock(${GRAPH_LOCK[0]}, ${GRAPH_LOCK[1]})`.execute(trx);
-  else await sql`select pg_advisory_xact_lock_shared(${GRAPH_LOCK[0]}, ${GRAPH_LOCK[1]})`.execute(trx);
+  await lockIdentityGraph(trx, events.some(isEffectiveAlias) ? 'exclusive' : 'shared');
 
   const refsJson = JSON.stringify(refs);
   await sql`
