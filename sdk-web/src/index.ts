@@ -1,0 +1,48 @@
+/**
+ * The ESM package for single-page apps.
+ * @example
+ * import { init, track, grant } from '@tally/sdk-web';
+ * init({ writeKey: 'wk_123', host: 'https://t.example.com', consent: { mode: 'opt-in' } });
+ * track('Signed Up', { plan: 'pro' });
+ * grant('analytics');
+ */
+import { browserEnv } from './browser-env.js';
+import { captureClicks } from './capture-clicks.js';
+import { capturePages } from './capture-pages.js';
+import { createTally, type Tally } from './core.js';
+
+export { createTally, CONSENT } from './core.js';
+export type { CallOptions, Options, Plugin, Properties, Tally } from './core.js';
+export type { ConsentOptions, ConsentState } from './consent.js';
+export type { Env, KeyValueStorage, SendResult } from './env.js';
+export { memoryStorage } from './env.js';
+export type { User } from './identity.js';
+export type { Ecommerce } from './ecommerce.js';
+export { browserEnv } from './browser-env.js';
+export { capturePages } from './capture-pages.js';
+export { captureClicks } from './capture-clicks.js';
+
+/** The page's tracker: the same API as the script tag's global `tally`. */
+export const tally: Tally = /* @__PURE__ */ createTally(browserEnv, [capturePages, captureClicks]);
+
+export const {
+  init,
+  track,
+  page,
+  screen,
+  identify,
+  group,
+  alias,
+  reset,
+  flush,
+  consent,
+  grant,
+  deny,
+  user,
+  productViewed,
+  productAdded,
+  productRemoved,
+  cartViewed,
+  checkoutStarted,
+  orderCompleted,
+} = tally;

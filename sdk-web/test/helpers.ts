@@ -1,0 +1,73 @@
+/** Test doubles: a fake collector network and an env over real (happy-dom) storage. */
+import { vi } from 'vitest';
+import type { Env, KeyValueStorage, SendResult } from '../src/env.js';
+
+export interface SentRequest {
+  url: string;
+  body: { batch: Record<string, any>[]; sentAt: string; writeKey: string };
+  bytes: number;
+  keepalive: boolean;
+  answer: SendResult | 'network error';
+}
+
+/** A collector double: answers 200 unless told otherwise, and records every request and what was accepted. */
+export function fakeNetwork() {
+  const requests: SentRequest[] = [];
+  let answer: (r: SentRequest) => SendResult | 'network error' = () => ({ status: 200 });
+  const send = vi.fn((url: string, body: string, keepalive: boolean): Promise<SendResult> => {
+    const r: SentRequest = { url, body: JSON.parse(body), bytes: new TextEncoder().encode(body).length, keepalive, answer: { status: 0 } };
+    r.answer = answer(r);
+    requests.push(r);
+    return r.answer == 'network error' ? Promise.reject(new TypeError('Failed to fetch')) : Promise.resolve(r.answer);
+  });
+  return {
+    send,
+    requests,
+    respond(fn: (r: SentRequest) => SendResult | 'network error') {
+      answer = fn;
+    },
+    /** Events in requests that were answered 2xx, in order of arrival. */
+    accepted(): Record<string, any>[] {
+      return requests
+        .filter((r) => r.answer != 'network error' && r.answer.status >= 200 && r.answer.status < 300)
+        .flatMap((r) => r.body.batch);
+    },
+    /** A `fetch` that routes through the same double. */
+    fetch: vi.fn(async (url: string, init: RequestInit) => {
+      const r = await send(url, init.body as string, !!init.keepalive);
+      return new Response(null, {
+        status: r.status,
+        headers: r.retryAfter ? { 'Retry-After': String(r.retryAfter) } : {},
+      });
+    }),
+  };
+}
+
+export type FakeNetwork = ReturnType<typeof fakeNetwork>;
+
+/** An env for the core over the page's real localStorage and cookies, with the fake network. */
+export function testEnv(net: FakeNetwork, extra: Partial<Env> = {}): () => Env {
+  return () => ({
+    storage: localStorage,
+    cookies: cookieJar,
+    send: net.send,
+    context: () => ({ page: { path: location.pathname, url: location.href } }),
+    ...extra,
+  });
+}
+
+/** document.cookie through the cookie adapter's interface, for asserting on what was written. */
+export const cookieJar: KeyValueStorage = {
+  getItem: (k) => document.cookie.match(`(?:^|; )${k}=([^;]*)`)?.[1] ?? null,
+  setItem: (k, v) => void (document.cookie = `${k}=${v};path=/`),
+  removeItem: (k) => void (document.cookie = `${k}=;path=/;max-age=0`),
+};
+
+/** Wipes storage and cookies between tests. */
+export function clearBrowserState(): void {
+  localStorage.clear();
+  for (const c of document.cookie.split('; ')) if (c) document.cookie = `${c.split('=')[0]}=;path=/;max-age=0`;
+}
+
+/** Lets pending promise callbacks run (delivery answers are asynchronous). */
+export const settle = () => vi.advanceTimersByTimeAsync(0);
