@@ -36,23 +36,15 @@ export interface AppDeps {
  * const res = await app.request('/v1/track', { method: 'POST', body: JSON.stringify(event) });
  */
 export function createApp(deps: AppDeps): Hono<CollectorEnv> & { writer: EventWriter; metrics: Metrics } {
-  let metrics = deps.metrics;
+  let created: Metrics | undefined;
   const writer =
     deps.writer ??
     createGroupCommitWriter({
       db: deps.database.db,
       connections: deps.database.engine === 'pglite' ? 1 : 2,
-      onFlush: (stats) => record(stats),
+      onFlush: (stats) => (deps.metrics ?? created)?.recordFlush(stats),
     });
-  metrics ??= createMetrics(() => writer.queueDepth);
-  const record = (stats: { events: number; seconds: number; ok: boolean; error?: unknown }) => {
-    metrics.writeBatchSize.observe(stats.events);
-    metrics.writeSeconds.observe(stats.seconds);
-    if (!stats.ok) {
-      metrics.writeFailures.inc();
-      logWriteFailure(stats.error);
-    }
-  };
+  const metrics = deps.metrics ?? (created = createMetrics(() => writer.queueDepth));
 
   const routeDeps: RouteDeps = {
     database: deps.database,
@@ -80,15 +72,6 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> & { writer: EventWr
   registerHealthRoutes(app, routeDeps);
   registerMetricsRoute(app, routeDeps);
   return Object.assign(app, { writer, metrics });
-}
-
-let lastFailureLog = 0;
-function logWriteFailure(error: unknown): void {
-  // A database outage fails every transaction; one line every few seconds says enough.
-  const now = Date.now();
-  if (now - lastFailureLog < 5_000) return;
-  lastFailureLog = now;
-  console.error(`tally-collector: write failed, answering 503: ${error instanceof Error ? error.message : String(error)}`);
 }
 
 function nodePeerAddress(c: Context<CollectorEnv>): string | undefined {

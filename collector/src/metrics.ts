@@ -64,6 +64,15 @@ export function createMetrics(queueDepth: () => number = () => 0) {
     writeSeconds: new Histogram('tally_write_duration_seconds', 'Duration of each write transaction, to commit.', [
       0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
     ]),
+    /** Records one write transaction (the group-commit writer's `onFlush`). */
+    recordFlush(stats: { events: number; seconds: number; ok: boolean; error?: unknown }): void {
+      metrics.writeBatchSize.observe(stats.events);
+      metrics.writeSeconds.observe(stats.seconds);
+      if (!stats.ok) {
+        metrics.writeFailures.inc();
+        logWriteFailure(stats.error);
+      }
+    },
     render(): string {
       const gauge = [
         '# HELP tally_write_queue_depth Rows waiting for, or inside, a write transaction not yet committed.',
@@ -83,4 +92,14 @@ function labelText(labels: Labels): string {
   const entries = Object.entries(labels);
   if (entries.length === 0) return '';
   return `{${entries.map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
+}
+
+let lastFailureLog = 0;
+
+/** Logs a failed write, at most one line every five seconds (an outage fails every transaction). */
+export function logWriteFailure(error: unknown): void {
+  const now = Date.now();
+  if (now - lastFailureLog < 5_000) return;
+  lastFailureLog = now;
+  console.error(`tally-collector: write failed, answering 503: ${error instanceof Error ? error.message : String(error)}`);
 }

@@ -87,7 +87,7 @@ describe(`POST /v1/batch on ${testEngine}`, () => {
 
   test('1 bad event among 10: 9 stored, 1 in rejected_events, the response names it', async () => {
     const events = Array.from({ length: 10 }, () => trackEvent());
-    const bad = { ...events[4]!, properties: 'not an object' };
+    const bad: Record<string, unknown> = { ...events[4]!, properties: 'not an object' };
     events[4] = bad;
     const res = await postJson(app, '/v1/batch', { batch: events }, { authorization: basic(shop.writeKey) });
     expect(res.status).toBe(200);
