@@ -4,6 +4,7 @@ import type { Database } from './db/database.js';
 import { ApiError, onError } from './errors.js';
 import { createGroupCommitWriter, type EventWriter } from './ingest/group-commit-writer.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { forgetRoutes } from './routes/forget.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerIngestRoutes } from './routes/ingest.js';
 import { registerMetricsRoute } from './routes/metrics.js';
@@ -71,6 +72,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> & { writer: EventWr
   registerTrackerScriptRoute(app, routeDeps);
   registerHealthRoutes(app, routeDeps);
   registerMetricsRoute(app, routeDeps);
+  app.route('/v1/admin', forgetRoutes({ database: deps.database, adminKey: deps.config.adminKey }));
   return Object.assign(app, { writer, metrics });
 }
 

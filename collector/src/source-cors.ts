@@ -21,6 +21,8 @@ export function originAllowed(source: Source, origin: string): boolean {
 export function sourceCors(sources: readonly Source[]): MiddlewareHandler<CollectorEnv> {
   const anyAllows = (origin: string) => sources.some((source) => originAllowed(source, origin));
   return async (c, next) => {
+    // Administrative routes are for operators' tools, never for pages.
+    if (c.req.path.startsWith('/v1/admin/')) return next();
     const origin = c.req.header('origin');
     if (c.req.method === 'OPTIONS' && origin !== undefined) {
       c.header('Vary', 'Origin');

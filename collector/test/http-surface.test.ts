@@ -169,6 +169,17 @@ describe(`HTTP surface on ${testEngine}`, () => {
     });
   });
 
+  test('the right-to-be-forgotten admin route is mounted and wants the admin key', async () => {
+    const res = await app.request('/v1/admin/customers/user-9', { method: 'DELETE', headers: { origin: 'https://shop.example' } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    const unknown = await app.request('/v1/admin/customers/nobody-at-all', {
+      method: 'DELETE',
+      headers: { authorization: 'Bearer admin-key-for-tests' },
+    });
+    expect(unknown.status).toBe(404);
+  });
+
   test('an unknown route → 404 in the error shape', async () => {
     const res = await app.request('/v2/nothing');
     expect(res.status).toBe(404);
