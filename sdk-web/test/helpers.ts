@@ -14,17 +14,24 @@ export interface SentRequest {
 export function fakeNetwork() {
   const requests: SentRequest[] = [];
   let answer: (r: SentRequest) => SendResult | 'network error' = () => ({ status: 200 });
+  let latency = 0;
   const send = vi.fn((url: string, body: string, keepalive: boolean): Promise<SendResult> => {
     const r: SentRequest = { url, body: JSON.parse(body), bytes: new TextEncoder().encode(body).length, keepalive, answer: { status: 0 } };
     r.answer = answer(r);
     requests.push(r);
-    return r.answer == 'network error' ? Promise.reject(new TypeError('Failed to fetch')) : Promise.resolve(r.answer);
+    const a = r.answer;
+    const reply = () => (a == 'network error' ? Promise.reject(new TypeError('Failed to fetch')) : Promise.resolve(a));
+    return latency ? new Promise((res) => setTimeout(res, latency)).then(reply) : reply();
   });
   return {
     send,
     requests,
     respond(fn: (r: SentRequest) => SendResult | 'network error') {
       answer = fn;
+    },
+    /** Answers arrive this many milliseconds after the request. */
+    delay(ms: number) {
+      latency = ms;
     },
     /** Events in requests that were answered 2xx, in order of arrival. */
     accepted(): Record<string, any>[] {
