@@ -67,13 +67,13 @@ export function testEnv(net: FakeNetwork, extra: Partial<Env> = {}): () => Env {
 export const cookieJar: KeyValueStorage = {
   getItem: (k) => document.cookie.match(`(?:^|; )${k}=([^;]*)`)?.[1] ?? null,
   setItem: (k, v) => void (document.cookie = `${k}=${v};path=/`),
-  removeItem: (k) => void (document.cookie = `${k}=;path=/;max-age=0`),
+  removeItem: (k) => void (document.cookie = `${k}=;path=/;expires=Thu, 01 Jan 1970 00:00:00 GMT`),
 };
 
 /** Wipes storage and cookies between tests. */
 export function clearBrowserState(): void {
   localStorage.clear();
-  for (const c of document.cookie.split('; ')) if (c) document.cookie = `${c.split('=')[0]}=;path=/;max-age=0`;
+  for (const c of document.cookie.split('; ')) if (c) document.cookie = `${c.split('=')[0]}=;path=/;expires=Thu, 01 Jan 1970 00:00:00 GMT`;
 }
 
 /** Lets pending promise callbacks run (delivery answers are asynchronous). */
