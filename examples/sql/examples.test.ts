@@ -68,7 +68,7 @@ const customers: Record<string, Step[]> = {
   ],
 };
 
-async function run(database: { db: import('kysely').Kysely<Database> }, file: string) {
+async function run(database: Database, file: string) {
   const { rows } = await sql.raw<Record<string, unknown>>(read(file)).execute(database.db);
   return rows;
 }
