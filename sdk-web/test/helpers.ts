@@ -39,6 +39,11 @@ export function fakeNetwork() {
         .filter((r) => r.answer != 'network error' && r.answer.status >= 200 && r.answer.status < 300)
         .flatMap((r) => r.body.batch);
     },
+    /** A `navigator.sendBeacon` that routes through the same double (true: queued). */
+    sendBeacon: vi.fn((url: string, body: string) => {
+      void send(url, body, true).catch(() => {});
+      return true;
+    }),
     /** A `fetch` that routes through the same double. */
     fetch: vi.fn(async (url: string, init: RequestInit) => {
       const r = await send(url, init.body as string, !!init.keepalive);

@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { fakeNetwork } from '../test/helpers.js';
+import type { Tally } from './core.js';
+
+const net = fakeNetwork();
+
+beforeAll(() => {
+  vi.useFakeTimers();
+  localStorage.clear();
+  vi.stubGlobal('fetch', net.fetch);
+  navigator.sendBeacon = net.sendBeacon;
+});
+afterAll(() => {
+  vi.useRealTimers();
+  vi.unstubAllGlobals();
+});
+
+describe('script tag', () => {
+  it('starts from data-* attributes: write key, host, and any option', async () => {
+    const s = document.createElement('script');
+    s.src = 'https://cdn.test/t.js';
+    s.dataset.writeKey = 'wk_tag';
+    s.dataset.host = 'https://c.test';
+    s.dataset.flushAt = '2';
+    s.dataset.consent = 'opt-in';
+    Object.defineProperty(document, 'currentScript', { configurable: true, get: () => s });
+    await import('./browser.js');
+    const tally = (window as unknown as { tally: Tally }).tally;
+    expect(tally.consent()).toMatchObject({ decided: false });
+    await vi.advanceTimersByTimeAsync(0); // the page view, waiting for consent
+    expect(net.requests).toHaveLength(0);
+    tally.grant();
+    await vi.advanceTimersByTimeAsync(0);
+    const sent = net.accepted();
+    expect(sent.map((m) => m.event ?? m.type)).toEqual(['page', 'Consent Updated']);
+    expect(net.requests[0]!.url).toBe('https://c.test/v1/batch');
+    expect(net.requests[0]!.body.writeKey).toBe('wk_tag');
+  });
+
+  it('no call on the global ever throws, even with bad input', () => {
+    const tally = (window as unknown as { tally: Tally }).tally;
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => {
+      tally.track('Cyclic', cyclic);
+      tally.init(undefined as never);
+      (tally.identify as (...a: unknown[]) => void)(Symbol('x'));
+    }).not.toThrow();
+  });
+});
