@@ -1,6 +1,10 @@
 // ESM with .d.ts for npm, and two IIFEs for the page: the tracker (dist/tally.js) and the loader snippet.
 import terser from '@rollup/plugin-terser';
 import typescript from '@rollup/plugin-typescript';
+import { fileURLToPath } from 'node:url';
+
+// Paths from this file, so that the config also works when loaded from elsewhere (the browser suite).
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
 const minify = (module) =>
   terser({
@@ -12,7 +16,7 @@ const minify = (module) =>
 
 const ts = (declarations) =>
   typescript({
-    tsconfig: './tsconfig.build.json',
+    tsconfig: here('./tsconfig.build.json'),
     ...(declarations ? {} : { declaration: false, declarationDir: undefined }),
   });
 
@@ -21,18 +25,18 @@ const constToLet = () => ({ name: 'const-to-let', renderChunk: (code) => code.re
 
 export default [
   {
-    input: 'src/index.ts',
-    output: { file: 'dist/index.js', format: 'es' },
+    input: here('src/index.ts'),
+    output: { file: here('dist/index.js'), format: 'es' },
     plugins: [ts(true), minify(true)],
   },
   {
-    input: 'src/browser.ts',
-    output: { file: 'dist/tally.js', format: 'iife', strict: false },
+    input: here('src/browser.ts'),
+    output: { file: here('dist/tally.js'), format: 'iife', strict: false },
     plugins: [ts(false), minify(false), constToLet()],
   },
   {
-    input: 'src/snippet-entry.ts',
-    output: { file: 'dist/snippet.js', format: 'iife', strict: false },
+    input: here('src/snippet-entry.ts'),
+    output: { file: here('dist/snippet.js'), format: 'iife', strict: false },
     plugins: [ts(false), minify(false)],
   },
 ];
