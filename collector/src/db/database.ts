@@ -66,6 +66,11 @@ function openPostgres(url: string, poolSize: number): Database {
   // An idle client that loses its server (a Postgres restart) emits here; without a listener
   // the process would die. The next query reconnects, and a failed query is answered with 503.
   pool.on('error', () => {});
+  // A client can also lose its server while checked out between two statements (inside a
+  // transaction); it then emits 'error' with no query to fail, which unhandled would end the
+  // process. The pool drops such a client when it is released, and the statement that
+  // follows fails, so the error is answered (503) rather than lost.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
