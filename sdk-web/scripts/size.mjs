@@ -5,10 +5,10 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 export const BUDGET = { 'dist/tally.js': 4096, 'dist/snippet.js': 1024 };
 const dir = new URL('../', import.meta.url);
 
-export function sizes(file) {
-  const code = readFileSync(new URL(file, dir));
+/** Minified, gzip (level 9) and brotli (quality 11) sizes in bytes. */
+export function measure(text) {
+  const code = Buffer.from(text);
   return {
-    file,
     min: code.length,
     gzip: gzipSync(code, { level: 9 }).length,
     brotli: brotliCompressSync(code, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
@@ -18,7 +18,7 @@ export function sizes(file) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   let over = false;
   for (const file of ['dist/index.js', 'dist/tally.js', 'dist/snippet.js']) {
-    const s = sizes(file);
+    const s = measure(readFileSync(new URL(file, dir)));
     const budget = BUDGET[file];
     const note = budget ? ` (budget ${budget} gzip${s.gzip > budget ? ', OVER' : ''})` : '';
     if (budget && s.gzip > budget) over = true;

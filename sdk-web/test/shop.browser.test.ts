@@ -10,27 +10,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { chromium, type Browser } from 'playwright-core';
-import { rollup, type RollupOptions, type OutputOptions } from 'rollup';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp } from '@tally/collector';
+import { buildInMemory } from './build.js';
 import { createTestDatabase, testEngine, type TestDatabase } from '../../collector/test/support/test-database.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const WRITE_KEY = 'browser-suite-write-key';
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
-
-/** Builds dist/tally.js and dist/snippet.js in memory with the package's own rollup config. */
-async function build(): Promise<{ tally: string; snippet: string }> {
-  // @ts-expect-error the rollup config is plain ESM without types
-  const configs = (await import('../rollup.config.mjs')).default as RollupOptions[];
-  const out: string[] = [];
-  for (const c of configs.filter((c) => /tally|snippet/.test(String((c.output as OutputOptions).file)))) {
-    const bundle = await rollup({ ...c, onwarn: () => {} });
-    out.push((await bundle.generate(c.output as OutputOptions)).output[0].code);
-    await bundle.close();
-  }
-  return { tally: out[0]!, snippet: out[1]! };
-}
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -97,7 +84,8 @@ describe(`the script tag in Chromium against the collector on ${testEngine}`, ()
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's Chromium with \`apt-get install -y chromium\``);
-    built = await build();
+    const { files } = await buildInMemory();
+    built = { tally: files['tally.js']!, snippet: files['snippet.js']! };
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
