@@ -138,7 +138,7 @@ if (loaded !== events) {
 }
 
 const size = await client.query(
-  `select pg_size_pretty(pg_table_size('events')) as heap, pg_size_pretty(pg_relation_size('events_event_timestamp_customer')) as funnel_index`,
+  `select pg_size_pretty(pg_table_size('events')) as heap, pg_size_pretty(pg_relation_size('events_event_customer_timestamp')) as funnel_index`,
 );
 console.log(`events: ${events.toLocaleString('en')} rows, heap ${size.rows[0].heap}, funnel index ${size.rows[0].funnel_index}`);
 

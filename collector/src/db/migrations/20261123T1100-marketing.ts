@@ -163,9 +163,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     left join per_customer_sessions s using (customer_id)
     left join per_customer_orders o using (customer_id);
 
-    -- The funnel reads only (event, timestamp, customer_id) of the steps' events: with
-    -- customer_id in the index, that is an index-only scan that never touches the table.
-    create index events_event_timestamp_customer on events (event, "timestamp") include (customer_id);
+    -- The funnel reads only (event, customer_id, timestamp) of the steps' events: an
+    -- index-only scan in customer order that never touches the table, and one probe per
+    -- second-step event for the latest first step before it.
+    create index events_event_customer_timestamp on events (event, customer_id, "timestamp");
     -- The breakdown looks up a customer's last campaign before entering a funnel.
     create index events_customer_campaign on events (customer_id, "timestamp")
       include (utm_source, utm_medium, utm_campaign, utm_term, utm_content)
@@ -190,6 +191,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     )
     language plpgsql stable
     set work_mem = '256MB'
+    -- Compiling this one-off plan costs more than it saves.
+    set jit = off
     as $fn$
     declare
       n integer := coalesce(cardinality(steps), 0);
@@ -221,29 +224,26 @@ export async function up(db: Kysely<any>): Promise<void> {
         raise exception 'funnel: breakdown must name a column of events (such as utm_source), got %', breakdown using errcode = '22023';
       end if;
 
-      -- Who entered: customers with a first-step event in [since, until). This is the one
-      -- pass over the (often many) first-step events, and it aggregates in parallel.
+      -- Who entered: customers with a first-step event in [since, until), read in customer
+      -- order from the index (event, customer_id, timestamp) without touching the table.
       --
-      -- Who went on: only customers with a second-step event can reach step 2 or further, so
-      -- the ordered matching reads the later steps' events and the first-step events of those
-      -- customers alone. Level 1 marks each first-step event in [since, until) as a possible
-      -- start. Level k carries, for each step-k event, the latest start from which steps
-      -- 1..k-1 were done in order before it (a running max over the earlier step-(k-1)
-      -- events): the latest start leaves the most of the window, so the event completes
-      -- step k exactly when that start is within the window. One sort by (customer, time)
-      -- serves every level.
+      -- Who went on: the ordered matching reads only the later steps' events (usually far
+      -- fewer than the first step's). For each second-step event, the latest first-step event
+      -- before it, within the window and in [since, until), is one probe of the same index:
+      -- the latest start leaves the most of the window, so it decides whether the event
+      -- completes step 2. Level k (k > 2) carries, for each step-k event, the latest start
+      -- from which steps 1..k-1 were done in order before it (a running max over the earlier
+      -- step-(k-1) events); the event completes step k exactly when that start is within the
+      -- window. One sort by (customer, time) serves every level.
       query :=
-        'select customer_id, "timestamp" as ts, event as ev,
-                case when event = $1[1] and "timestamp" < $3 then "timestamp" end as s1
-           from events
-          where event = any($1[2:]) and "timestamp" >= $2 and "timestamp" < $3 + $4 and customer_id is not null
-         union all
-         select customer_id, "timestamp", event, "timestamp"
-           from events
-          where event = $1[1] and not (event = any($1[2:])) and "timestamp" >= $2 and "timestamp" < $3
-            and customer_id in (select customer_id from events
-                                 where event = $1[2] and "timestamp" >= $2 and "timestamp" < $3 + $4)';
-      for k in 2..n loop
+        'select e.customer_id, e."timestamp" as ts, e.event as ev, f.s2, f.s2 as p2
+           from events e
+           left join lateral (
+             select max(p."timestamp") as s2 from events p
+              where e.event = $1[2] and p.event = $1[1] and p.customer_id = e.customer_id
+                and p."timestamp" >= greatest($2, e."timestamp" - $4) and p."timestamp" < least($3, e."timestamp")) f on true
+          where e.event = any($1[2:]) and e."timestamp" >= $2 and e."timestamp" < $3 + $4 and e.customer_id is not null';
+      for k in 3..n loop
         query := format(
           'select l.*, case when l.ev = $1[%1$s] and l.ts - l.m%1$s <= $4 then l.m%1$s end as s%1$s,
                   case when l.ev = $1[%1$s] and l.ts - l.m%1$s <= $4 then l.q%1$s end as p%1$s
@@ -262,7 +262,9 @@ export async function up(db: Kysely<any>): Promise<void> {
           ', (min(array[extract(epoch from ts)::float8, extract(epoch from ts - p%1$s)::float8]) filter (where s%1$s is not null))[2] as g%1$s', k);
       end loop;
       for k in 1..n loop
-        counts := counts || case when k = 1 then 'count(*)' else format(', count(*) filter (where c.r%s)', k) end;
+        counts := counts || case when k > 1 then format(', count(*) filter (where c.r%s)', k)
+                                 when breakdown is null then '(select count(*) from entered)'
+                                 else 'count(*)' end;
         medians := medians || format('%s percentile_cont(0.5) within group (order by c.g%s) filter (where c.r%s)',
           case when k > 1 then ',' else '' end, k, k);
       end loop;
@@ -276,6 +278,9 @@ export async function up(db: Kysely<any>): Promise<void> {
               order by e."timestamp" desc limit 1) b on true', breakdown);
       end if;
 
+      -- Without a breakdown, the first step's count is a plain count of the entered customers
+      -- (aggregated in parallel) and the later steps' come from went_on alone: anyone who
+      -- reached step 2 entered. A breakdown needs each entered customer's entry time.
       query := format(
         'with entered as (
            select customer_id, min("timestamp") as entered_at
@@ -290,9 +295,7 @@ export async function up(db: Kysely<any>): Promise<void> {
          ),
          per_group as (
            select %3$s as breakdown_value, array[%4$s]::bigint[] as counts, array[%5$s]::float8[] as medians
-             from entered pc
-             left join (select * from went_on) c on c.customer_id = pc.customer_id
-             %6$s
+             from %6$s
             %7$s
          )
          select k::integer, $1[k], g.breakdown_value, g.counts[k],
@@ -301,7 +304,9 @@ export async function up(db: Kysely<any>): Promise<void> {
                 case when k > 1 then make_interval(secs => g.medians[k]) end
            from per_group g, generate_series(1, $5) k
           order by g.breakdown_value nulls last, k',
-        reached, query, breakdown_select, counts, medians, breakdown_join,
+        reached, query, breakdown_select, counts, medians,
+        case when breakdown is null then 'went_on c'
+             else 'entered pc left join went_on c on c.customer_id = pc.customer_id ' || breakdown_join end,
         case when breakdown is not null then 'group by 1' else '' end);
 
       return query execute query using steps, since, until, within, n;
@@ -314,7 +319,7 @@ export async function down(db: Kysely<any>): Promise<void> {
   await sql`
     drop function funnel(text[], timestamptz, timestamptz, interval, text);
     drop index events_customer_campaign;
-    drop index events_event_timestamp_customer;
+    drop index events_event_customer_timestamp;
     drop view customer_profiles;
     drop view sessions;
     drop view events_with_session;
