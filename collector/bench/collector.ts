@@ -1,0 +1,251 @@
+// Collector throughput benchmark: the collector on a fresh real-Postgres database, driven by a
+// load generator in a separate process on 127.0.0.1 with batches of 20 realistic events at
+// rising concurrency; then the raw COPY rate of the same rows into the same database.
+//
+//   pnpm bench:collector            (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/test)
+//   BENCH_SECONDS=10 BENCH_LEVELS=10,50,100 pnpm bench:collector
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { enrichEvent } from '../src/ingest/enrich.js';
+import type { EventRecord } from '../src/ingest/records.js';
+
+const BATCH = 20;
+const WRITE_KEY = 'bench-write-key';
+const collectorDir = fileURLToPath(new URL('..', import.meta.url));
+const thisFile = fileURLToPath(import.meta.url);
+
+const AGENTS = [
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15',
+  'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0',
+];
+const NAMES = ['Product Viewed', 'Product Added', 'Checkout Started', 'Signed Up', 'Video Played'];
+
+/** A realistic browser track event (~700 bytes as JSON). */
+function makeEvent(prefix: string, n: number): Record<string, unknown> {
+  const now = new Date().toISOString();
+  const event = NAMES[n % NAMES.length]!;
+  const properties =
+    event === 'Product Viewed' || event === 'Product Added'
+      ? { product_id: `p-${n % 500}`, sku: `SKU-${n % 500}`, name: 'Trail Shoe', price: 89.9, currency: 'EUR', quantity: 1, category: 'shoes' }
+      : event === 'Checkout Started'
+        ? { order_id: `o-${n}`, value: 179.8, revenue: 179.8, currency: 'EUR', products: [{ product_id: 'p-1', price: 89.9, quantity: 2 }] }
+        : { plan: 'pro', position: n % 30, section: 'hero' };
+  return {
+    type: 'track',
+    event,
+    messageId: `${prefix}-${n}`,
+    anonymousId: `anon-${n % 5000}`,
+    ...(n % 3 === 0 ? { userId: `user-${n % 2000}` } : {}),
+    timestamp: now,
+    sentAt: now,
+    properties,
+    context: {
+      library: { name: 'tally.js', version: '0.1.0' },
+      page: { url: `https://shop.example/products/${n % 500}?utm_source=news&utm_medium=email`, path: `/products/${n % 500}`, referrer: 'https://www.example.org/', title: 'Trail Shoe' },
+      userAgent: AGENTS[n % AGENTS.length],
+      locale: 'de-DE',
+      timezone: 'Europe/Berlin',
+      screen: { width: 1440, height: 900, density: 2 },
+      campaign: { name: 'spring', source: 'news', medium: 'email' },
+      consent: { categoryPreferences: { analytics: true, marketing: false } },
+    },
+  };
+}
+
+// ─── load generator (child process) ──────────────────────────────────────────
+async function runLoad(url: string, concurrency: number, seconds: number, prefix: string): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
+  const latencies: number[] = [];
+  let accepted = 0;
+  let failed = 0;
+  let counter = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const post = (body: string) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(`${url}/v1/batch`, { method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: auth } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const user = async () => {
+    while (performance.now() < deadline) {
+      const batch = Array.from({ length: BATCH }, () => makeEvent(prefix, counter++));
+      const body = JSON.stringify({ batch, sentAt: new Date().toISOString() });
+      const started = performance.now();
+      const res = await post(body);
+      latencies.push(performance.now() - started);
+      if (res.status === 200) accepted += (JSON.parse(res.text) as { accepted: number }).accepted;
+      else failed++;
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, user));
+  const elapsed = (performance.now() - started) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
+  process.stdout.write(
+    JSON.stringify({ concurrency, requests: latencies.length, accepted, failed, elapsed, p50: pct(50), p99: pct(99), max: latencies.at(-1) ?? 0 }) + '\n',
+  );
+}
+
+interface LevelResult {
+  concurrency: number;
+  requests: number;
+  accepted: number;
+  failed: number;
+  elapsed: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+function runChild(args: string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', ...args], { cwd: collectorDir, env });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+  return { child, output: () => output };
+}
+
+async function loadLevel(url: string, concurrency: number, seconds: number): Promise<LevelResult> {
+  const { child, output } = runChild([thisFile, '--load', url, String(concurrency), String(seconds), `c${concurrency}-${randomBytes(3).toString('hex')}`]);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`load generator failed (${code})`);
+  return JSON.parse(output().trim()) as LevelResult;
+}
+
+// ─── COPY of the same rows ───────────────────────────────────────────────────
+const COPY_COLUMNS = [
+  'message_id', 'source_id', 'type', 'event', 'name', 'anonymous_id', 'user_id', 'group_id', 'previous_id', 'timestamp',
+  'original_timestamp', 'sent_at', 'received_at', 'properties', 'traits', 'context', 'url', 'path', 'referrer', 'utm_source',
+  'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'browser', 'browser_version', 'os', 'os_version', 'device_type', 'ip',
+] as const;
+
+function copyLine(row: EventRecord): string {
+  return (
+    COPY_COLUMNS.map((column) => {
+      const value = row[column];
+      if (value === null || value === undefined) return '\\N';
+      const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+      return text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+    }).join('\t') + '\n'
+  );
+}
+
+async function copyRate(url: string, rows: number): Promise<number> {
+  // The same table shape and indexes as `events`, in the same database.
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('create table events_copy (like events including all)');
+    const request = { receivedAt: new Date(), ip: '203.0.113.9', userAgent: undefined };
+    const lines: string[] = [];
+    for (let i = 0; i < rows; i++) {
+      lines.push(copyLine(enrichEvent(makeEvent('copy', i), request, { sourceId: 'bench', skewThresholdMs: 60_000 })));
+    }
+    const columns = COPY_COLUMNS.map((c) => `"${c}"`).join(', ');
+    const started = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const stream = client.query(copyFrom(`copy events_copy (${columns}) from stdin`));
+      stream.on('finish', resolve).on('error', reject);
+      let i = 0;
+      const pump = () => {
+        while (i < lines.length) {
+          const chunk = lines.slice(i, i + 1000).join('');
+          i += 1000;
+          if (!stream.write(chunk)) return void stream.once('drain', pump);
+        }
+        stream.end();
+      };
+      pump();
+    });
+    return rows / ((performance.now() - started) / 1000);
+  } finally {
+    await client.end();
+  }
+}
+
+// ─── main ────────────────────────────────────────────────────────────────────
+async function main(): Promise<void> {
+  const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const seconds = Number(process.env.BENCH_SECONDS ?? 12);
+  const levels = (process.env.BENCH_LEVELS ?? '10,50,100').split(',').map(Number);
+  const name = `tally_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const benchUrl = url.toString();
+  let collector: ChildProcess | undefined;
+  try {
+    const started = runChild(['src/server.ts'], {
+      ...process.env,
+      DATABASE_URL: benchUrl,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      TALLY_SOURCES: JSON.stringify([{ id: 'bench', writeKey: WRITE_KEY }]),
+    });
+    collector = started.child;
+    const collectorUrl = await new Promise<string>((resolve, reject) => {
+      const look = () => {
+        const match = /listening on (http:\/\/\S+)/.exec(started.output());
+        if (match) resolve(match[1]!);
+      };
+      started.child.stdout!.on('data', look);
+      started.child.on('exit', () => reject(new Error(`collector exited:\n${started.output()}`)));
+    });
+    console.log(`collector on ${collectorUrl}, Postgres database ${name}; batches of ${BATCH} events, ${seconds} s per level\n`);
+
+    await loadLevel(collectorUrl, 10, 2); // warm-up (JIT, connections, caches)
+    const results: LevelResult[] = [];
+    console.log('concurrency  requests   events/s   p50 ms   p99 ms   max ms  non-200');
+    for (const concurrency of levels) {
+      const r = await loadLevel(collectorUrl, concurrency, seconds);
+      results.push(r);
+      console.log(
+        `${String(concurrency).padStart(11)}  ${String(r.requests).padStart(8)}  ${Math.round(r.accepted / r.elapsed).toLocaleString('en-US').padStart(9)}  ${r.p50.toFixed(1).padStart(7)}  ${r.p99.toFixed(1).padStart(7)}  ${r.max.toFixed(1).padStart(7)}  ${String(r.failed).padStart(7)}`,
+      );
+    }
+
+    const totalAccepted = results.reduce((n, r) => n + r.accepted, 0);
+    const db = new pg.Client({ connectionString: benchUrl });
+    await db.connect();
+    const { rows } = await db.query<{ n: string }>(`select count(*) as n from events`);
+    await db.end();
+    console.log(`\nrows in events: ${Number(rows[0]!.n).toLocaleString('en-US')} (acknowledged in the measured levels: ${totalAccepted.toLocaleString('en-US')}, plus warm-up)`);
+
+    collector.kill('SIGTERM');
+    await new Promise((resolve) => collector!.on('exit', resolve));
+    collector = undefined;
+
+    const copyRows = Number(process.env.BENCH_COPY_ROWS ?? 200_000);
+    const copy = await copyRate(benchUrl, copyRows);
+    const best = Math.max(...results.map((r) => r.accepted / r.elapsed));
+    console.log(`raw COPY of ${copyRows.toLocaleString('en-US')} such rows into the same database: ${Math.round(copy).toLocaleString('en-US')} rows/s`);
+    console.log(`best durable collector throughput: ${Math.round(best).toLocaleString('en-US')} events/s = ${((best / copy) * 100).toFixed(0)} % of COPY`);
+  } finally {
+    collector?.kill('SIGKILL');
+    await admin.query(`drop database if exists ${name} with (force)`).catch(() => {});
+    await admin.end();
+  }
+}
+
+if (process.argv[2] === '--load') {
+  const [, , , url, concurrency, seconds, prefix] = process.argv;
+  await runLoad(url!, Number(concurrency), Number(seconds), prefix!);
+} else {
+  await main();
+}
