@@ -191,8 +191,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     )
     language plpgsql stable
     set work_mem = '256MB'
-    -- Compiling this one-off plan costs more than it saves.
+    -- Compiling this one-off plan costs more than it saves; the scans of the first step's
+    -- index pay for parallel workers sooner than the default costs assume.
     set jit = off
+    set parallel_setup_cost = 10
+    set parallel_tuple_cost = 0.001
     as $fn$
     declare
       n integer := coalesce(cardinality(steps), 0);
