@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { describe, expect, test } from 'vitest';
 import { describeValue, formatIssues, formatPath } from './errors.js';
+import { Message } from './message.js';
 
 describe('formatPath', () => {
   test('writes indices in brackets and quotes keys that are not identifiers', () => {
@@ -58,5 +59,14 @@ describe('formatIssues', () => {
     const result = Order.safeParse({ tags: [], kind: 'a' });
     expect(result.success).toBe(false);
     if (!result.success) expect(formatIssues(result.error)).toEqual(['price: required, expected a number']);
+  });
+
+  test('names the bad discriminator value of a union, not the whole object', () => {
+    const wrong = Message.safeParse({ type: 'trak', messageId: 'm-1' }, { reportInput: true });
+    const missing = Message.safeParse({ messageId: 'm-1' }, { reportInput: true });
+    expect(wrong.success || missing.success).toBe(false);
+    const allowed = '"track", "page", "screen", "identify", "group", "alias"';
+    if (!wrong.success) expect(formatIssues(wrong.error)).toEqual([`type: expected one of ${allowed}, got "trak"`]);
+    if (!missing.success) expect(formatIssues(missing.error)).toEqual([`type: required, expected one of ${allowed}`]);
   });
 });

@@ -119,6 +119,10 @@ function lookup(root: unknown, path: readonly PropertyKey[]): Received {
   return current === undefined ? { state: 'missing' } : { state: 'value', value: current };
 }
 
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 function got(issue: z.core.$ZodIssue, root: unknown): string {
   const r = received(issue, root);
   return r.state === 'value' ? `, got ${describeValue(r.value)}` : '';
@@ -180,8 +184,19 @@ function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
     case 'unrecognized_keys':
       return `unknown ${issue.keys.length === 1 ? 'key' : 'keys'} ${quoteAll(issue.keys)}`;
     case 'invalid_union': {
-      const options = (issue as { options?: unknown }).options;
-      if (Array.isArray(options)) return `expected one of ${quoteAll(options)}${got(issue, root)}`;
+      const { options, discriminator } = issue as { options?: unknown; discriminator?: unknown };
+      if (Array.isArray(options)) {
+        // zod reports the whole object for a bad discriminator when it reports inputs;
+        // looked up from the root, the path already leads to the discriminator.
+        let value: unknown;
+        if ('input' in issue && isPlainObject(issue.input) && typeof discriminator === 'string') value = issue.input[discriminator];
+        else if (root !== undefined) {
+          const r = lookup(root, issue.path);
+          value = r.state === 'value' ? r.value : undefined;
+        }
+        if (value === undefined) return `required, expected one of ${quoteAll(options)}`;
+        return `expected one of ${quoteAll(options)}, got ${describeValue(value)}`;
+      }
       return `does not match any allowed shape${got(issue, root)}`;
     }
     case 'invalid_key':

@@ -61,7 +61,8 @@ export function parseMessage(input: unknown, path = ''): ValidationResult<Messag
     const problem = type === undefined ? `required, expected one of ${allowed}` : `expected one of ${allowed}, got ${describeValue(type)}`;
     return fail('schema', [`${formatPath(path, ['type'])}: ${problem}`]);
   }
-  const result = MESSAGE_SCHEMAS[type].safeParse(input, { reportInput: true });
+  // Received values for the errors are looked up in `input`, so zod need not copy them.
+  const result = MESSAGE_SCHEMAS[type].safeParse(input);
   if (!result.success) return fail('schema', formatIssues(result.error, path, input));
   return { success: true, data: result.data };
 }
@@ -90,7 +91,7 @@ export function parseBatch(input: unknown): ValidationResult<Batch> {
       `batch: holds ${formatCount(items.length)} events; the limit is ${formatCount(MAX_BATCH_EVENTS)}`,
     ]);
   }
-  const result = Batch.safeParse(input, { reportInput: true });
+  const result = Batch.safeParse(input);
   if (!result.success) return fail('schema', formatIssues(result.error, '', input));
   return { success: true, data: result.data };
 }
