@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { createDatabase, type Database } from '@tally/collector';
-import { endpointFile, type SqlAnswer } from './sql-endpoint.js';
+import { runningStart, type SqlAnswer } from './sql-endpoint.js';
 import { formatTable } from './format-table.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -28,21 +28,18 @@ type Runner = { run(text: string): Promise<SqlAnswer>; close(): Promise<void>; d
 async function openRunner(): Promise<Runner> {
   const url = process.env.DATABASE_URL;
   if (url) return fromDatabase(await createDatabase({ url, poolSize: 1, migrate: false }), 'Postgres at DATABASE_URL');
-  const file = endpointFile(dataDir);
-  if (existsSync(file)) {
-    const { url: endpoint, pid } = JSON.parse(readFileSync(file, 'utf8')) as { url: string; pid: number };
-    if (isAlive(pid)) {
-      return {
-        describe: `the running collector's embedded database (${dataDir})`,
-        async run(text) {
-          const response = await fetch(endpoint, { method: 'POST', body: text });
-          const answer = (await response.json()) as SqlAnswer & { error?: string };
-          if (!response.ok) throw new Error(answer.error ?? `HTTP ${response.status}`);
-          return answer;
-        },
-        close: async () => {},
-      };
-    }
+  const running = runningStart(dataDir);
+  if (running) {
+    return {
+      describe: `the running collector's embedded database (${dataDir})`,
+      async run(text) {
+        const response = await fetch(running.url, { method: 'POST', body: text });
+        const answer = (await response.json()) as SqlAnswer & { error?: string };
+        if (!response.ok) throw new Error(answer.error ?? `HTTP ${response.status}`);
+        return answer;
+      },
+      close: async () => {},
+    };
   }
   if (!existsSync(dataDir)) {
     console.error(`sql: no database yet in ${dataDir}; run \`pnpm start\` first, or set DATABASE_URL.`);
@@ -62,18 +59,9 @@ function fromDatabase(database: Database, describe: string): Runner {
   };
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function print(answer: SqlAnswer) {
   if (answer.rows.length > 0) console.log(formatTable(answer.rows));
-  else if (answer.affected !== undefined) console.log(`(${answer.affected} rows affected)`);
+  else if (answer.affected) console.log(`(${answer.affected} rows affected)`);
   else console.log('(0 rows)');
 }
 

@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -6,6 +6,17 @@ import { sql, type Kysely } from 'kysely';
 
 /** Where a running start script says its SQL endpoint listens, inside the data folder. */
 export const endpointFile = (dataDir: string) => join(dataDir, 'sql-endpoint.json');
+
+/** The process id of a live start script serving `dataDir`, if there is one. */
+export function runningStart(dataDir: string): { url: string; pid: number } | undefined {
+  try {
+    const found = JSON.parse(readFileSync(endpointFile(dataDir), 'utf8')) as { url: string; pid: number };
+    process.kill(found.pid, 0);
+    return found;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface SqlAnswer {
   rows: Record<string, unknown>[];

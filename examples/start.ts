@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, startCollector, type CollectorConfig } from '@tally/collector';
 import { serveStatic } from './serve-static.js';
-import { startSqlEndpoint } from './sql-endpoint.js';
+import { runningStart, startSqlEndpoint } from './sql-endpoint.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const examples = fileURLToPath(new URL('.', import.meta.url));
@@ -29,6 +29,13 @@ try {
 }
 if (!existsSync(sdkBuild)) {
   console.error('start: sdk-web/dist is missing; run `pnpm build` first (`pnpm start` at the repository root does).');
+  process.exit(1);
+}
+
+// The embedded engine must be opened by one process only.
+const running = runningStart(config.dataDir);
+if (!config.databaseUrl && running) {
+  console.error(`start: another \`pnpm start\` (process ${running.pid}) is using ${config.dataDir}; stop it first.`);
   process.exit(1);
 }
 
