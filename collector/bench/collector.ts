@@ -4,6 +4,7 @@
 //
 //   pnpm bench:collector            (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/test)
 //   BENCH_SECONDS=10 BENCH_LEVELS=10,50,100 pnpm bench:collector
+//   BENCH_CPU_PROF=/tmp/prof pnpm bench:collector   (writes the collector's CPU profile there)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
@@ -30,6 +31,7 @@ const NAMES = ['Product Viewed', 'Product Added', 'Checkout Started', 'Signed Up
 function makeEvent(prefix: string, n: number): Record<string, unknown> {
   const now = new Date().toISOString();
   const event = NAMES[n % NAMES.length]!;
+  const visitor = (n * 7919) % 5000;
   const properties =
     event === 'Product Viewed' || event === 'Product Added'
       ? { product_id: `p-${n % 500}`, sku: `SKU-${n % 500}`, name: 'Trail Shoe', price: 89.9, currency: 'EUR', quantity: 1, category: 'shoes' }
@@ -40,8 +42,9 @@ function makeEvent(prefix: string, n: number): Record<string, unknown> {
     type: 'track',
     event,
     messageId: `${prefix}-${n}`,
-    anonymousId: `anon-${n % 5000}`,
-    ...(n % 3 === 0 ? { userId: `user-${n % 2000}` } : {}),
+    // 5,000 visitors; a third of them are signed in, always as the same user.
+    anonymousId: `anon-${visitor}`,
+    ...(visitor % 3 === 0 ? { userId: `user-${visitor}` } : {}),
     timestamp: now,
     sentAt: now,
     properties,
@@ -111,8 +114,8 @@ interface LevelResult {
   max: number;
 }
 
-function runChild(args: string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', ...args], { cwd: collectorDir, env });
+function runChild(args: string[], env: NodeJS.ProcessEnv = process.env, flags: string[] = []): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, [...flags, '--conditions=source', '--import', 'tsx', ...args], { cwd: collectorDir, env });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(chunk));
@@ -197,7 +200,7 @@ async function main(): Promise<void> {
       PORT: '0',
       HOST: '127.0.0.1',
       TALLY_SOURCES: JSON.stringify([{ id: 'bench', writeKey: WRITE_KEY }]),
-    });
+    }, process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []);
     collector = started.child;
     const collectorUrl = await new Promise<string>((resolve, reject) => {
       const look = () => {
@@ -220,12 +223,18 @@ async function main(): Promise<void> {
       );
     }
 
+    const metrics = await (await fetch(`${collectorUrl}/metrics`)).text();
+    const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+    const flushes = metric('tally_write_duration_seconds_count');
+    console.log(
+      `\nwrite transactions: ${flushes.toLocaleString('en-US')}, ${(metric('tally_write_batch_size_sum') / flushes).toFixed(0)} rows and ${((metric('tally_write_duration_seconds_sum') / flushes) * 1000).toFixed(1)} ms each on average`,
+    );
     const totalAccepted = results.reduce((n, r) => n + r.accepted, 0);
     const db = new pg.Client({ connectionString: benchUrl });
     await db.connect();
     const { rows } = await db.query<{ n: string }>(`select count(*) as n from events`);
     await db.end();
-    console.log(`\nrows in events: ${Number(rows[0]!.n).toLocaleString('en-US')} (acknowledged in the measured levels: ${totalAccepted.toLocaleString('en-US')}, plus warm-up)`);
+    console.log(`rows in events: ${Number(rows[0]!.n).toLocaleString('en-US')} (acknowledged in the measured levels: ${totalAccepted.toLocaleString('en-US')}, plus warm-up)`);
 
     collector.kill('SIGTERM');
     await new Promise((resolve) => collector!.on('exit', resolve));
