@@ -7,6 +7,7 @@
  * DATABASE_URL names the server (default postgres://postgres@127.0.0.1:5432/postgres); the
  * data goes to the database `tally_bench_funnel` on it, which --reuse keeps between runs.
  */
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
@@ -170,7 +171,8 @@ await timed(`sessions per landing page and day, all ${events.toLocaleString('en'
 );
 
 const best = (label: string) => Math.min(...(figures[label] ?? [Number.NaN]));
-console.log(`\nbest 4-step funnel over ${events.toLocaleString('en')} events: ${(best('funnel') / 1000).toFixed(2)} s`);
+console.log(`\nload average while measuring: ${loadavg().map((n) => n.toFixed(2)).join(', ')} (1, 5, 15 min)`);
+console.log(`best 4-step funnel over ${events.toLocaleString('en')} events: ${(best('funnel') / 1000).toFixed(2)} s`);
 console.log(`best with breakdown by utm_source: ${(best('funnel by utm_source') / 1000).toFixed(2)} s`);
 
 await client.end();
