@@ -27,11 +27,15 @@ const AGENTS = [
 ];
 const NAMES = ['Product Viewed', 'Product Added', 'Checkout Started', 'Signed Up', 'Video Played'];
 
-/** A realistic browser track event (~700 bytes as JSON). */
+/**
+ * A realistic browser track event (~700 bytes as JSON). A batch comes from one browser, so the
+ * 20 events of a batch share their visitor: one of 50,000, a third of them signed in, always
+ * as the same user.
+ */
 function makeEvent(prefix: string, n: number): Record<string, unknown> {
   const now = new Date().toISOString();
   const event = NAMES[n % NAMES.length]!;
-  const visitor = (n * 7919) % 5000;
+  const visitor = (Math.floor(n / BATCH) * 7919) % 50_000;
   const properties =
     event === 'Product Viewed' || event === 'Product Added'
       ? { product_id: `p-${n % 500}`, sku: `SKU-${n % 500}`, name: 'Trail Shoe', price: 89.9, currency: 'EUR', quantity: 1, category: 'shoes' }
@@ -42,7 +46,6 @@ function makeEvent(prefix: string, n: number): Record<string, unknown> {
     type: 'track',
     event,
     messageId: `${prefix}-${n}`,
-    // 5,000 visitors; a third of them are signed in, always as the same user.
     anonymousId: `anon-${visitor}`,
     ...(visitor % 3 === 0 ? { userId: `user-${visitor}` } : {}),
     timestamp: now,
@@ -83,7 +86,9 @@ async function runLoad(url: string, concurrency: number, seconds: number, prefix
     });
   const user = async () => {
     while (performance.now() < deadline) {
-      const batch = Array.from({ length: BATCH }, () => makeEvent(prefix, counter++));
+      const first = counter;
+      counter += BATCH;
+      const batch = Array.from({ length: BATCH }, (_, i) => makeEvent(prefix, first + i));
       const body = JSON.stringify({ batch, sentAt: new Date().toISOString() });
       const started = performance.now();
       const res = await post(body);
