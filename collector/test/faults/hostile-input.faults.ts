@@ -12,7 +12,7 @@ import type { TestDatabase } from '../support/test-database.js';
 const IN_PROCESS = Number(process.env.TALLY_FUZZ_REQUESTS ?? 100_000);
 const OVER_HTTP = Number(process.env.TALLY_FUZZ_HTTP_REQUESTS ?? 3_000);
 const SEED = Number(process.env.TALLY_FUZZ_SEED ?? 20_261_123);
-const CONCURRENCY = 32;
+const CONCURRENCY = Number(process.env.TALLY_FUZZ_CONCURRENCY ?? 64);
 
 const config: AppConfig = {
   sources: [{ ...FAULT_SOURCE, allowedOrigins: [...FAULT_SOURCE.allowedOrigins] }],

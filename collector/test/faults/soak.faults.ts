@@ -31,7 +31,7 @@ describe('soak', () => {
       prefix: 'soak',
       totalEvents: EVENTS,
       batchSize: [20, 100],
-      senders: 12,
+      senders: 24,
       eventsPerSecond: RATE,
       windowMs: 30_000,
       deadlineMs: 3_600_000,
