@@ -4,6 +4,7 @@ import type { Database } from './db/database.js';
 import { ApiError, onError } from './errors.js';
 import { createGroupCommitWriter, type EventWriter } from './ingest/group-commit-writer.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { rateLimit, type RateLimitOptions } from './rate-limit/index.js';
 import { forgetRoutes } from './routes/forget.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerIngestRoutes } from './routes/ingest.js';
@@ -24,6 +25,8 @@ export interface AppDeps {
   trackerScript?: string | null;
   /** The socket peer's address; by default read from the Node request behind the Hono adapter. */
   peerAddress?: (c: Context<CollectorEnv>) => string | undefined;
+  /** Per-write-key and per-address request limits (429 with `Retry-After`); none when absent. */
+  rateLimit?: RateLimitOptions | undefined;
 }
 
 /**
@@ -65,7 +68,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> & { writer: EventWr
     await next();
     if (c.req.method === 'POST') metrics.requests.inc({ status: String(c.res.status) });
   });
-  // Rate limiting (per write key and per address) belongs here, before the routes.
+  if (deps.rateLimit) app.use('/v1/*', rateLimit({ trustedProxyHops: deps.config.trustProxy, ...deps.rateLimit }));
 
   registerIngestRoutes(app, routeDeps);
   registerSettingsRoute(app, routeDeps);

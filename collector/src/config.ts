@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
+import { rateLimitConfigFromEnv, type RateLimitOptions } from './rate-limit/index.js';
 
 /** How a source treats events whose consent category carries no decision. */
 export const ConsentMode = z.enum(['opt-in', 'opt-out']);
@@ -59,6 +60,8 @@ export interface CollectorConfig {
   /** Connections to Postgres (the group-commit writer uses up to `writerConnections` of them). */
   poolSize: number;
   writerConnections: number;
+  /** Request limits from `TALLY_RATE_LIMIT_*` (see `rate-limit/config.ts`); none when absent. */
+  rateLimit?: RateLimitOptions | undefined;
   /** True when no source was configured and the development source is in use. */
   usingDevelopmentSource: boolean;
 }
@@ -105,6 +108,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     skewThresholdMs: parseVariable(env, 'TALLY_SKEW_THRESHOLD_MS', PositiveInt, 60_000),
     poolSize: parseVariable(env, 'TALLY_DB_POOL_SIZE', PositiveInt, 4),
     writerConnections: parseVariable(env, 'TALLY_WRITER_CONNECTIONS', PositiveInt, 2),
+    rateLimit: loadRateLimit(env),
   };
 }
 
@@ -123,6 +127,14 @@ export function parseSources(input: unknown, where = 'sources'): Source[] {
     throw new ConfigError(`${where}: ${path.replace(/^\./, '') || '(root)'}: ${issue.message}`);
   }
   return result.data.sources;
+}
+
+function loadRateLimit(env: Record<string, string | undefined>): RateLimitOptions {
+  try {
+    return rateLimitConfigFromEnv(env);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
 }
 
 function loadSources(env: Record<string, string | undefined>): Source[] | undefined {

@@ -37,7 +37,7 @@ export async function startCollector(config: CollectorConfig, options: { databas
     onFlush: (stats) => metrics?.recordFlush(stats),
   });
   metrics = createMetrics(() => writer.queueDepth);
-  const app = createApp({ database, config, writer, metrics });
+  const app = createApp({ database, config, writer, metrics, rateLimit: config.rateLimit });
 
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
