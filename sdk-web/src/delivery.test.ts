@@ -259,7 +259,75 @@ describe('leaving the page', () => {
     expect(net.requests[0]!.bytes).toBeLessThanOrEqual(64 * 1024);
     const sent = net.requests[0]!.body.batch.map((m) => m.event);
     expect(sent).toEqual(['E0', 'E1', 'E2']);
+    // everything is stored before the request leaves; the 2xx answer takes what it carried back out
+    expect(stored().map((m) => m.event)).toEqual(['E0', 'E1', 'E2', 'E3', 'E4', 'E5']);
+    await settle();
     expect(stored().map((m) => m.event)).toEqual(['E3', 'E4', 'E5']);
+  });
+
+  it('events tracked just before the page goes, with the collector unreachable, are delivered by the next page', async () => {
+    let hide = () => {};
+    // The keepalive request outlives the page and fails there: the tracker never hears of it.
+    net.respond(() => 'page gone');
+    const t = createTally(testEnv(net, { onHide: (l) => void (hide = l) }));
+    t.init({ writeKey: 'wk', host: 'https://c.test' });
+    t.track('Last words');
+    t.track('Goodbye');
+    hide();
+    await settle();
+    expect(net.requests).toHaveLength(1);
+    expect(net.requests[0]!.keepalive).toBe(true);
+    // the next page load, with the collector back
+    net.respond(() => ({ status: 200 }));
+    start();
+    await settle();
+    expect(net.accepted().map((m) => m.event)).toEqual(['Last words', 'Goodbye']);
+    expect(net.accepted().map((m) => m.messageId)).toEqual(net.requests[0]!.body.batch.map((m) => m.messageId));
+    expect(localStorage.getItem(QUEUE)).toBeNull();
+  });
+
+  it('a tab switch: the page stays, the keepalive request is answered 2xx, and nothing is left stored or sent twice', async () => {
+    let hide = () => {};
+    const t = createTally(testEnv(net, { onHide: (l) => void (hide = l) }));
+    t.init({ writeKey: 'wk', host: 'https://c.test' });
+    t.track('A');
+    hide();
+    await settle();
+    expect(localStorage.getItem(QUEUE)).toBeNull();
+    start();
+    await vi.advanceTimersByTimeAsync(3 * LEASE_MS);
+    expect(net.requests).toHaveLength(1);
+    expect(net.accepted().map((m) => m.event)).toEqual(['A']);
+  });
+
+  it('a tab switch while the collector fails: the stored copy is retried by the page itself', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(1);
+    let hide = () => {};
+    const t = createTally(testEnv(net, { onHide: (l) => void (hide = l) }));
+    t.init({ writeKey: 'wk', host: 'https://c.test' });
+    net.respond(() => 'network error');
+    t.track('A');
+    hide();
+    await settle();
+    expect(stored().map((m) => m.event)).toEqual(['A']);
+    net.respond(() => ({ status: 200 }));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(net.accepted().map((m) => m.event)).toEqual(['A']);
+    expect(localStorage.getItem(QUEUE)).toBeNull();
+  });
+
+  it('stores nothing on the way out when consent forbids storage', async () => {
+    let hide = () => {};
+    net.respond(() => 'page gone');
+    const t = createTally(testEnv(net, { onHide: (l) => void (hide = l) }));
+    t.init({ writeKey: 'wk', host: 'https://c.test', consent: { mode: 'opt-in' } });
+    t.track('Early');
+    t.deny();
+    hide();
+    await settle();
+    // the consent change (a necessary event) goes out, and storage stays empty
+    expect(net.requests.flatMap((r) => r.body.batch).map((m) => m.event)).toEqual(['Consent Updated']);
+    expect(Object.keys(localStorage)).toEqual([]);
   });
 
   it('asks for keepalive on every request that fits the budget', () => {

@@ -29,7 +29,10 @@ export interface DeliveryOptions {
 
 export interface Delivery {
   add(message: object): void;
-  /** Sends what waits in memory now; `unloading` keeps within the keepalive budget and stores the rest. */
+  /**
+   * Sends what waits in memory now. `unloading` stores it all first, then sends what fits the
+   * keepalive budget; the stored copy goes when that request is answered 2xx, else the next page sends it.
+   */
   flush(unloading?: boolean): void;
   /** Sends the stored queue if this tab holds (or can take) the lease. */
   drain(): void;
@@ -147,8 +150,10 @@ export function createDelivery(o: DeliveryOptions): Delivery {
     const groups = chunk(events, (unloading ? KEEPALIVE_BYTES : MAX_BATCH_BYTES) - ENVELOPE_BYTES);
     if (unloading) {
       // The page is going: one request within the keepalive budget, the rest for the next page.
-      if (groups[0]) void post(groups.shift()!, true);
-      persist(groups.flat());
+      // All of it is stored first, since a keepalive request that fails after the page is gone
+      // has no one left to retry it; an answer that still arrives (a tab switch) unstores it.
+      persist(events);
+      if (groups[0]) void post(groups[0], true, true);
       unlock(o.store());
     } else for (const g of groups) void post(g, true);
   };

@@ -7,26 +7,37 @@ export interface SentRequest {
   body: { batch: Record<string, any>[]; sentAt: string; writeKey: string };
   bytes: number;
   keepalive: boolean;
-  answer: SendResult | 'network error';
+  answer: Answer;
 }
+
+/**
+ * What the double answers: a status, a network error, or nothing at all (`'page gone'`: the page
+ * was left before any answer came, so the tracker never hears how the request ended).
+ */
+export type Answer = SendResult | 'network error' | 'page gone';
 
 /** A collector double: answers 200 unless told otherwise, and records every request and what was accepted. */
 export function fakeNetwork() {
   const requests: SentRequest[] = [];
-  let answer: (r: SentRequest) => SendResult | 'network error' = () => ({ status: 200 });
+  let answer: (r: SentRequest) => Answer = () => ({ status: 200 });
   let latency = 0;
   const send = vi.fn((url: string, body: string, keepalive: boolean): Promise<SendResult> => {
     const r: SentRequest = { url, body: JSON.parse(body), bytes: new TextEncoder().encode(body).length, keepalive, answer: { status: 0 } };
     r.answer = answer(r);
     requests.push(r);
     const a = r.answer;
-    const reply = () => (a == 'network error' ? Promise.reject(new TypeError('Failed to fetch')) : Promise.resolve(a));
+    const reply = (): Promise<SendResult> =>
+      a == 'page gone'
+        ? new Promise(() => {})
+        : a == 'network error'
+          ? Promise.reject(new TypeError('Failed to fetch'))
+          : Promise.resolve(a);
     return latency ? new Promise((res) => setTimeout(res, latency)).then(reply) : reply();
   });
   return {
     send,
     requests,
-    respond(fn: (r: SentRequest) => SendResult | 'network error') {
+    respond(fn: (r: SentRequest) => Answer) {
       answer = fn;
     },
     /** Answers arrive this many milliseconds after the request. */
@@ -36,7 +47,7 @@ export function fakeNetwork() {
     /** Events in requests that were answered 2xx, in order of arrival. */
     accepted(): Record<string, any>[] {
       return requests
-        .filter((r) => r.answer != 'network error' && r.answer.status >= 200 && r.answer.status < 300)
+        .filter((r) => typeof r.answer == 'object' && r.answer.status >= 200 && r.answer.status < 300)
         .flatMap((r) => r.body.batch);
     },
     /** A `navigator.sendBeacon` that routes through the same double (true: queued). */
