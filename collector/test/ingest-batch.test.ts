@@ -169,6 +169,39 @@ describe(`POST /v1/batch on ${testEngine}`, () => {
     expect(JSON.parse(kept.payload)).toEqual(withNul);
   });
 
+  test('instants Postgres cannot store (year 0, a far-future sentAt) never fail the other events written with them', async () => {
+    const yearZero = trackEvent({ timestamp: '0000-06-01T00:00:00Z' });
+    const farFutureSentAt = trackEvent({ timestamp: '2026-03-01T10:00:00Z', sentAt: '9999-12-31T23:59:59Z' });
+    const fine = trackEvent();
+    const res = await postJson(app, '/v1/batch', { batch: [yearZero, farFutureSentAt, fine] }, { authorization: basic(shop.writeKey) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      accepted: 2,
+      duplicates: 0,
+      rejected: [
+        {
+          index: 0,
+          messageId: yearZero.messageId,
+          reason: 'schema',
+          message: 'batch[0].timestamp: "0000-06-01T00:00:00Z" lies outside the years 0001–9999',
+        },
+      ],
+    });
+    const rows = await database.db
+      .selectFrom('events')
+      .select(['message_id', 'timestamp', 'original_timestamp', 'sent_at'])
+      .where('message_id', 'in', [yearZero.messageId as string, farFutureSentAt.messageId as string])
+      .execute();
+    const byId = new Map(rows.map((r) => [r.message_id, r]));
+    expect(byId.has(yearZero.messageId as string)).toBe(false);
+    // Correcting by a skew of 7,973 years would land before year 1: the event is kept at year 1,
+    // with the client's timestamp and sentAt as sent.
+    const shifted = byId.get(farFutureSentAt.messageId as string);
+    expect(shifted?.timestamp.toISOString()).toBe('0001-01-01T00:00:00.000Z');
+    expect(shifted?.original_timestamp?.toISOString()).toBe('2026-03-01T10:00:00.000Z');
+    expect(shifted?.sent_at?.toISOString()).toBe('9999-12-31T23:59:59.000Z');
+  });
+
   test('a source in opt-out mode refuses an event whose category was denied', async () => {
     const denied = trackEvent({ context: { consent: { categoryPreferences: { analytics: false } } } });
     const necessary = trackEvent({ context: { consent: { category: 'necessary', categoryPreferences: { analytics: false } } } });

@@ -30,6 +30,10 @@ export interface Database {
 const INT8 = 20;
 const NUMERIC = 1700;
 const toNumber = (value: string) => Number(value);
+// PGlite reads `0001-01-01 00:00:00+00` as year 2001 (a non-ISO date string given to `Date`);
+// as ISO-8601 every year from 1 to 9999 reads back as written, as it does through `pg`.
+const TIMESTAMPTZ = 1184;
+const toInstant = (value: string) => new Date(value.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'));
 
 /**
  * Opens Tally's database: real Postgres through a `pg` pool when `url` is given, else the
@@ -83,7 +87,7 @@ function openPostgres(url: string, poolSize: number): Database {
 async function openPGlite(dataDir = 'memory://'): Promise<Database> {
   if (!dataDir.includes('://')) mkdirSync(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir, {
-    parsers: { [INT8]: toNumber, [NUMERIC]: toNumber },
+    parsers: { [INT8]: toNumber, [NUMERIC]: toNumber, [TIMESTAMPTZ]: toInstant },
   });
   const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) });
   return {

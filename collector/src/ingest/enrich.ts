@@ -102,8 +102,14 @@ export function correctTimestamp(timestamp: Date | undefined, sentAt: Date | und
   if (sentAt && Math.abs(receivedAt.getTime() - sentAt.getTime()) > thresholdMs) {
     corrected = receivedAt.getTime() - (sentAt.getTime() - timestamp.getTime());
   }
-  return new Date(Math.min(corrected, receivedAt.getTime()));
+  return new Date(Math.max(STORABLE_FROM, Math.min(corrected, receivedAt.getTime())));
 }
+
+// Postgres stores instants from 4713 BC, but not year 0 in ISO form nor a shift that a far
+// future `sentAt` can produce; clients' instants outside years 1–9999 are not stored, so
+// that one such event can never abort a write transaction shared with other requests.
+const STORABLE_FROM = Date.parse('0001-01-01T00:00:00Z');
+const STORABLE_UNTIL = Date.parse('9999-12-31T23:59:59.999Z');
 
 export interface UserAgentFields {
   browser: string | null;
@@ -144,7 +150,7 @@ export function parseUserAgent(userAgent: string | undefined): UserAgentFields {
 function instant(value: unknown): Date | undefined {
   if (typeof value !== 'string') return undefined;
   const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : new Date(ms);
+  return Number.isNaN(ms) || ms < STORABLE_FROM || ms > STORABLE_UNTIL ? undefined : new Date(ms);
 }
 
 function text(value: unknown): string | null {
