@@ -12,7 +12,8 @@ export function originAllowed(source: Source, origin: string): boolean {
 /**
  * CORS per source. A pre-flight carries no write key, so it is granted when some source
  * allows the origin; an actual response is granted only when the request's own source
- * allows it (or, before a source is known, when some source does). A disallowed origin
+ * allows it (or, before a source is known, when some source does), and exposes `Retry-After`
+ * so that the tracker can honour it on a 429 or 503. A disallowed origin
  * gets an answer without any `Access-Control-Allow-*` header, which the browser enforces.
  *
  * @example
@@ -40,6 +41,8 @@ export function sourceCors(sources: readonly Source[]): MiddlewareHandler<Collec
     const source = c.get('source');
     if (source ? originAllowed(source, origin) : anyAllows(origin)) {
       c.header('Access-Control-Allow-Origin', origin);
+      // Without it a page on another origin cannot read how long a 429 or 503 asks it to wait.
+      c.header('Access-Control-Expose-Headers', 'Retry-After');
     } else {
       c.res.headers.delete('Access-Control-Allow-Origin');
     }

@@ -88,6 +88,20 @@ describe(`HTTP surface on ${testEngine}`, () => {
     test('a request from a disallowed origin gets no grant', async () => {
       const res = await postJson(app, '/v1/batch', { batch: [trackEvent()], writeKey: shop.writeKey }, { origin: 'https://evil.example' });
       expect(res.headers.get('access-control-allow-origin')).toBeNull();
+      expect(res.headers.get('access-control-expose-headers')).toBeNull();
+    });
+
+    test('a granted response lets the page read Retry-After, so that a tracker on another origin can honour a 429', async () => {
+      const limited = testApp(database, { rateLimit: { perWriteKey: { ratePerSecond: 1, burst: 1 }, perIp: false } });
+      const send = () => postJson(limited, '/v1/batch', { batch: [trackEvent()], writeKey: shop.writeKey }, { origin: 'https://shop.example', authorization: basic(shop.writeKey) });
+      const first = await send();
+      expect(first.status).toBe(200);
+      expect(first.headers.get('access-control-expose-headers')).toBe('Retry-After');
+      const refused = await send();
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+      expect(refused.headers.get('access-control-expose-headers')).toBe('Retry-After');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     });
   });
 
