@@ -44,6 +44,21 @@ describe(`HTTP surface on ${testEngine}`, () => {
     }
   }
 
+  test('a call without messageId, as Segment\'s HTTP API allows, is stored once however often it is retried', async () => {
+    // The HTTP API documentation's own example: no messageId, no type.
+    const call = { userId: 'user-doc-1', event: 'Item Purchased', properties: { name: 'Leap to Conclusions Mat', revenue: 14.99 }, timestamp: '2026-03-01T10:00:00.000Z' };
+    const first = await postJson(app, '/v1/track', call, { authorization: basic(shop.writeKey) });
+    expect(await first.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+    const retry = await postJson(app, '/v1/track', call, { authorization: basic(shop.writeKey) });
+    expect(await retry.json()).toEqual({ accepted: 0, duplicates: 1, rejected: [] });
+    const rows = await database.db.selectFrom('events').select(['message_id', 'event']).where('user_id', '=', 'user-doc-1').execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.message_id).toMatch(/^derived-[0-9a-f]{32}$/);
+    // Another call is another event.
+    const other = await postJson(app, '/v1/track', { ...call, timestamp: '2026-03-01T10:00:01.000Z' }, { authorization: basic(shop.writeKey) });
+    expect(await other.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+  });
+
   test('POST /v1/b is the batch endpoint under its short name', async () => {
     const event = trackEvent();
     const res = await postJson(app, '/v1/b', { batch: [event], writeKey: shop.writeKey });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { parseMessage } from '@tally/schemas';
 import type { Source } from '../config.js';
 import { decideConsent } from './consent.js';
@@ -82,9 +83,13 @@ export function prepareItems(items: readonly unknown[], options: PrepareOptions)
 
 function withBatchFields(item: unknown, options: PrepareOptions): unknown {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
-  if (!options.batchContext && !options.batchSentAt) return item;
   const record = item as Record<string, unknown>;
+  const needsId = record.messageId == null;
+  if (!options.batchContext && !options.batchSentAt && !needsId) return item;
   const merged: Record<string, unknown> = { ...record };
+  // Segment's HTTP API makes messageId optional. A missing one is derived from the source and
+  // the item itself, so that a retry of the same call is still recognised as a duplicate.
+  if (needsId) merged.messageId = `derived-${createHash('sha256').update(options.source.id).update('\0').update(JSON.stringify(record)).digest('hex').slice(0, 32)}`;
   if (options.batchContext) {
     const own = record.context;
     merged.context =
