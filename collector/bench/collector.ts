@@ -1,6 +1,9 @@
 // Collector throughput benchmark: the collector on a fresh real-Postgres database, driven by a
 // load generator in a separate process on 127.0.0.1 with batches of 20 realistic events at
-// rising concurrency; then the raw COPY rate of the same rows into the same database.
+// rising concurrency (each sender a browser keeping its anonymousId, a visitor logging in on
+// about one event in 20, a new browser after 1–15 batches); then the raw COPY rate of the
+// same rows into the same database. Rate limits are off; any answer other than 200 is
+// reported and makes the run exit non-zero.
 //
 //   pnpm bench:collector            (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/test)
 //   BENCH_SECONDS=10 BENCH_LEVELS=10,50,100 pnpm bench:collector
@@ -25,35 +28,69 @@ const AGENTS = [
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15',
   'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0',
 ];
-const NAMES = ['Product Viewed', 'Product Added', 'Checkout Started', 'Signed Up', 'Video Played'];
+const PRODUCTS = ['Trail Shoe', 'Rain Jacket', 'Wool Socks', 'Day Pack', 'Headlamp'];
 
 /**
- * A realistic browser track event (~700 bytes as JSON). A batch comes from one browser, so the
- * 20 events of a batch share their visitor: one of 50,000, a third of them signed in, always
- * as the same user.
+ * One simulated browser: it keeps its anonymousId for its whole visit and, once its visitor
+ * logs in (an identify, about one event in 20), sends that same userId with every later event.
  */
-function makeEvent(prefix: string, n: number): Record<string, unknown> {
+interface Browser {
+  anonymousId: string;
+  loginAs: string;
+  userId: string | null;
+}
+
+function newBrowser(id: string): Browser {
+  return { anonymousId: `anon-${id}`, loginAs: `user-${id}`, userId: null };
+}
+
+/**
+ * A realistic browser event (~700 bytes as JSON): about 1 in 20 an identify, the rest page
+ * views, track calls and e-commerce events, in the proportions of a shop.
+ */
+function makeEvent(browser: Browser, messageId: string, n: number, random: () => number = Math.random): Record<string, unknown> {
   const now = new Date().toISOString();
-  const event = NAMES[n % NAMES.length]!;
-  const visitor = (Math.floor(n / BATCH) * 7919) % 50_000;
-  const properties =
-    event === 'Product Viewed' || event === 'Product Added'
-      ? { product_id: `p-${n % 500}`, sku: `SKU-${n % 500}`, name: 'Trail Shoe', price: 89.9, currency: 'EUR', quantity: 1, category: 'shoes' }
-      : event === 'Checkout Started'
-        ? { order_id: `o-${n}`, value: 179.8, revenue: 179.8, currency: 'EUR', products: [{ product_id: 'p-1', price: 89.9, quantity: 2 }] }
-        : { plan: 'pro', position: n % 30, section: 'hero' };
+  const product = n % 500;
+  const roll = random();
+  let call: Record<string, unknown>;
+  if (roll < 0.05) {
+    browser.userId = browser.loginAs;
+    call = { type: 'identify', traits: { email: `${browser.loginAs}@example.com`, name: 'Kim Example', plan: n % 2 === 0 ? 'pro' : 'free' } };
+  } else if (roll < 0.45) {
+    call = { type: 'page', name: 'Product', properties: { title: PRODUCTS[product % PRODUCTS.length], path: `/products/${product}` } };
+  } else if (roll < 0.7) {
+    call = {
+      type: 'track',
+      event: 'Product Viewed',
+      properties: { product_id: `p-${product}`, sku: `SKU-${product}`, name: PRODUCTS[product % PRODUCTS.length], price: 89.9, currency: 'EUR', category: 'outdoor' },
+    };
+  } else if (roll < 0.82) {
+    call = {
+      type: 'track',
+      event: 'Product Added',
+      properties: { product_id: `p-${product}`, sku: `SKU-${product}`, name: PRODUCTS[product % PRODUCTS.length], price: 89.9, currency: 'EUR', quantity: 1 },
+    };
+  } else if (roll < 0.9) {
+    call = { type: 'track', event: 'Checkout Started', properties: { value: 179.8, currency: 'EUR', products: [{ product_id: `p-${product}`, price: 89.9, quantity: 2 }] } };
+  } else if (roll < 0.94) {
+    call = {
+      type: 'track',
+      event: 'Order Completed',
+      properties: { order_id: `o-${messageId}`, revenue: 179.8, currency: 'EUR', products: [{ product_id: `p-${product}`, price: 89.9, quantity: 2 }] },
+    };
+  } else {
+    call = { type: 'track', event: 'Video Played', properties: { position: n % 30, section: 'hero' } };
+  }
   return {
-    type: 'track',
-    event,
-    messageId: `${prefix}-${n}`,
-    anonymousId: `anon-${visitor}`,
-    ...(visitor % 3 === 0 ? { userId: `user-${visitor}` } : {}),
+    ...call,
+    messageId,
+    anonymousId: browser.anonymousId,
+    ...(browser.userId !== null ? { userId: browser.userId } : {}),
     timestamp: now,
     sentAt: now,
-    properties,
     context: {
       library: { name: 'tally.js', version: '0.1.0' },
-      page: { url: `https://shop.example/products/${n % 500}?utm_source=news&utm_medium=email`, path: `/products/${n % 500}`, referrer: 'https://www.example.org/', title: 'Trail Shoe' },
+      page: { url: `https://shop.example/products/${product}?utm_source=news&utm_medium=email`, path: `/products/${product}`, referrer: 'https://www.example.org/', title: 'Trail Shoe' },
       userAgent: AGENTS[n % AGENTS.length],
       locale: 'de-DE',
       timezone: 'Europe/Berlin',
@@ -64,6 +101,11 @@ function makeEvent(prefix: string, n: number): Record<string, unknown> {
   };
 }
 
+/** Batches one browser sends before its visitor leaves and a new browser takes its place: 1 to 15. */
+function visitLength(): number {
+  return 1 + Math.floor(Math.random() * 15);
+}
+
 // ─── load generator (child process) ──────────────────────────────────────────
 async function runLoad(url: string, concurrency: number, seconds: number, prefix: string): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
@@ -71,6 +113,8 @@ async function runLoad(url: string, concurrency: number, seconds: number, prefix
   const latencies: number[] = [];
   let accepted = 0;
   let failed = 0;
+  const statuses: Record<number, number> = {};
+  let sample: string | undefined;
   let counter = 0;
   const deadline = performance.now() + seconds * 1000;
   const post = (body: string) =>
@@ -84,27 +128,39 @@ async function runLoad(url: string, concurrency: number, seconds: number, prefix
       req.on('error', reject);
       req.end(body);
     });
-  const user = async () => {
+  // Each concurrent sender is a browser tab: one request at a time, 20 events of one visitor.
+  const user = async (slot: number) => {
+    let visit = 0;
+    let browser = newBrowser(`${prefix}-${slot}-${visit}`);
+    let batchesLeft = visitLength();
     while (performance.now() < deadline) {
+      if (batchesLeft-- === 0) {
+        browser = newBrowser(`${prefix}-${slot}-${++visit}`);
+        batchesLeft = visitLength() - 1;
+      }
       const first = counter;
       counter += BATCH;
-      const batch = Array.from({ length: BATCH }, (_, i) => makeEvent(prefix, first + i));
+      const batch = Array.from({ length: BATCH }, (_, i) => makeEvent(browser, `${prefix}-${first + i}`, first + i));
       const body = JSON.stringify({ batch, sentAt: new Date().toISOString() });
       const started = performance.now();
       const res = await post(body);
       latencies.push(performance.now() - started);
       if (res.status === 200) accepted += (JSON.parse(res.text) as { accepted: number }).accepted;
-      else failed++;
+      else {
+        failed++;
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+        sample ??= `${res.status} ${res.text.slice(0, 200)}`;
+      }
     }
   };
   const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, user));
+  await Promise.all(Array.from({ length: concurrency }, (_, slot) => user(slot)));
   const elapsed = (performance.now() - started) / 1000;
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
   process.stdout.write(
-    JSON.stringify({ concurrency, requests: latencies.length, accepted, failed, elapsed, p50: pct(50), p99: pct(99), max: latencies.at(-1) ?? 0 }) + '\n',
+    JSON.stringify({ concurrency, requests: latencies.length, accepted, failed, statuses, sample, elapsed, p50: pct(50), p99: pct(99), max: latencies.at(-1) ?? 0 }) + '\n',
   );
 }
 
@@ -113,6 +169,8 @@ interface LevelResult {
   requests: number;
   accepted: number;
   failed: number;
+  statuses: Record<string, number>;
+  sample?: string;
   elapsed: number;
   p50: number;
   p99: number;
@@ -160,8 +218,10 @@ async function copyRate(url: string, rows: number): Promise<number> {
     await client.query('create table events_copy (like events including all)');
     const request = { receivedAt: new Date(), ip: '203.0.113.9', userAgent: undefined };
     const lines: string[] = [];
+    let browser = newBrowser('copy-0');
     for (let i = 0; i < rows; i++) {
-      lines.push(copyLine(enrichEvent(makeEvent('copy', i), request, { sourceId: 'bench', skewThresholdMs: 60_000 })));
+      if (i % 160 === 0) browser = newBrowser(`copy-${i}`);
+      lines.push(copyLine(enrichEvent(makeEvent(browser, `copy-${i}`, i), request, { sourceId: 'bench', skewThresholdMs: 60_000 })));
     }
     const columns = COPY_COLUMNS.map((c) => `"${c}"`).join(', ');
     const started = performance.now();
@@ -205,6 +265,9 @@ async function main(): Promise<void> {
       PORT: '0',
       HOST: '127.0.0.1',
       TALLY_SOURCES: JSON.stringify([{ id: 'bench', writeKey: WRITE_KEY }]),
+      // One machine plays every browser: a per-address or per-key limit would measure the limiter.
+      TALLY_RATE_LIMIT_IP_RPS: '0',
+      TALLY_RATE_LIMIT_WRITE_KEY_RPS: '0',
     }, process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []);
     collector = started.child;
     const collectorUrl = await new Promise<string>((resolve, reject) => {
@@ -226,6 +289,15 @@ async function main(): Promise<void> {
       console.log(
         `${String(concurrency).padStart(11)}  ${String(r.requests).padStart(8)}  ${Math.round(r.accepted / r.elapsed).toLocaleString('en-US').padStart(9)}  ${r.p50.toFixed(1).padStart(7)}  ${r.p99.toFixed(1).padStart(7)}  ${r.max.toFixed(1).padStart(7)}  ${String(r.failed).padStart(7)}`,
       );
+      if (r.failed > 0) {
+        const counts = Object.entries(r.statuses).map(([status, n]) => `${n} × ${status}`).join(', ');
+        console.error(`\n!!! ${r.failed} of ${r.requests} requests at concurrency ${concurrency} were NOT answered 200 (${counts}); first: ${r.sample}\n`);
+      }
+    }
+    const totalFailed = results.reduce((n, r) => n + r.failed, 0);
+    if (totalFailed > 0) {
+      console.error(`!!! ${totalFailed} requests failed: the figures above count only the events acknowledged with 200.`);
+      process.exitCode = 1;
     }
 
     const metrics = await (await fetch(`${collectorUrl}/metrics`)).text();
