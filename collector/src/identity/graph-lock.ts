@@ -4,7 +4,7 @@ import { sql, type Kysely } from 'kysely';
 // operations changing customers other than through their locked identities hold exclusively:
 // alias() merging two known customers, and forgetting a customer. Ordinary stitching holds it
 // shared, so these wait for the batches in flight and new batches wait for them.
-const GRAPH_LOCK = [0x7a11, 1] as const;
+export const GRAPH_LOCK = [0x7a11, 1] as const;
 
 /** Takes the identity graph lock until the end of the transaction. */
 export async function lockIdentityGraph(trx: Kysely<any>, mode: 'shared' | 'exclusive'): Promise<void> {

@@ -1,12 +1,17 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/schema/database.js';
-import { lockIdentityGraph } from './graph-lock.js';
+import { GRAPH_LOCK } from './graph-lock.js';
 import {
   foldStoredCustomer,
   identitiesOfBatch,
+  identityKey,
   isEffectiveAlias,
   planStitch,
+  type CustomerPatch,
+  type IdentityKind,
+  type IdentityWrite,
   type StitchInput,
+  type StitchPlan,
   type StoredIdentity,
 } from './stitch-plan.js';
 
@@ -52,25 +57,37 @@ export async function stitchIdentities(trx: Kysely<Database>, events: readonly S
   const refs = identitiesOfBatch(events);
   if (refs.length === 0) return events.map(() => null);
 
-  await lockIdentityGraph(trx, events.some(isEffectiveAlias) ? 'exclusive' : 'shared');
-
+  // Graph lock, identity locks and the read, in one round trip (see the migration).
   const refsJson = JSON.stringify(refs);
-  await sql`
-    select count(pg_advisory_xact_lock(lock_key)) from (
-      select distinct hashtextextended(r.kind || ':' || r.source_id || ':' || r.value, 0) as lock_key
-      from jsonb_to_recordset(${refsJson}::jsonb) as r(kind text, source_id text, value text)
-      order by lock_key
-    ) as sorted_keys`.execute(trx);
-
-  const { rows: stored } = await sql<StoredIdentity>`
-    select i.kind, i.source_id, i.value, i.customer_id, c.identified_at is not null as identified
-    from jsonb_to_recordset(${refsJson}::jsonb) as r(kind text, source_id text, value text)
-    join identities i on i.kind = r.kind and i.source_id = r.source_id and i.value = r.value
-    join customers c on c.id = i.customer_id`.execute(trx);
+  const { rows: found } = await sql<FoundIdentity>`
+    select * from tally_stitch_lock_and_read(${refsJson}::jsonb, ${GRAPH_LOCK[0]}, ${GRAPH_LOCK[1]}, ${events.some(isEffectiveAlias)})`.execute(trx);
+  const stored: StoredIdentity[] = found.map((row) => ({
+    kind: row.o_kind,
+    source_id: row.o_source_id,
+    value: row.o_value,
+    customer_id: row.o_customer_id,
+    identified: row.o_identified_at !== null,
+  }));
 
   const plan = planStitch(events, stored);
 
-  if (plan.mergedAway.length > 0) {
+  if (plan.mergedAway.length === 0) {
+    // The common case: nothing merged, so customers and identities are upserted together,
+    // and only the rows that change (see `changedRows`): an event of a visitor already known
+    // writes nothing here.
+    const changed = changedRows(plan, found);
+    if (changed.customers.length > 0 || changed.identities.length > 0) {
+      await sql`
+        with upserted_customers as (${upsertCustomers(changed.customers)}),
+        upserted_identities as (${upsertIdentities(changed.identities)})
+        select (select count(*) from upserted_customers) as customers, (select count(*) from upserted_identities) as identities`.execute(trx);
+    }
+    if (plan.merges.length > 0) await trx.insertInto('identity_merges').values(plan.merges).execute();
+    return plan.customerIds;
+  }
+
+  // Merges: the slower path, statement by statement.
+  {
     const { rows: mergedRows } = await sql<{
       id: string;
       traits: Record<string, unknown>;
@@ -87,28 +104,9 @@ export async function stitchIdentities(trx: Kysely<Database>, events: readonly S
     for (const row of mergedRows) foldStoredCustomer(plan.customers.get(survivorOf.get(row.id)!)!, row);
   }
 
-  // One upsert creates the new customers and merges traits into the known ones, per key the
-  // newest timestamp winning (also against values written by earlier batches). Rows go in id
-  // order so that two batches updating the same customers lock them in the same order.
-  await sql`
-    insert into customers as c (id, traits, trait_timestamps, first_seen_at, last_seen_at, identified_at)
-    select id, traits, trait_timestamps, first_seen_at, last_seen_at, identified_at
-    from jsonb_to_recordset(${JSON.stringify([...plan.customers.values()])}::jsonb)
-      as p(id uuid, traits jsonb, trait_timestamps jsonb, first_seen_at timestamptz, last_seen_at timestamptz, identified_at timestamptz)
-    on conflict (id) do update set
-      traits = c.traits || coalesce((
-        select jsonb_object_agg(t.key, t.value) from jsonb_each(excluded.traits) as t
-        where coalesce((c.trait_timestamps ->> t.key)::timestamptz <= (excluded.trait_timestamps ->> t.key)::timestamptz, true)
-      ), '{}'),
-      trait_timestamps = c.trait_timestamps || coalesce((
-        select jsonb_object_agg(t.key, excluded.trait_timestamps -> t.key) from jsonb_each(excluded.traits) as t
-        where coalesce((c.trait_timestamps ->> t.key)::timestamptz <= (excluded.trait_timestamps ->> t.key)::timestamptz, true)
-      ), '{}'),
-      first_seen_at = least(c.first_seen_at, excluded.first_seen_at),
-      last_seen_at = greatest(c.last_seen_at, excluded.last_seen_at),
-      identified_at = least(c.identified_at, excluded.identified_at)`.execute(trx);
+  await upsertCustomers([...plan.customers.values()]).execute(trx);
 
-  if (plan.mergedAway.length > 0) {
+  {
     // Re-pointing walks `identities_customer` and `events_customer_timestamp`: it touches
     // only the merged customers' rows, however large the events table grows.
     const mergedJson = JSON.stringify(plan.mergedAway);
@@ -122,25 +120,108 @@ export async function stitchIdentities(trx: Kysely<Database>, events: readonly S
       where e.customer_id = m.from_customer_id`.execute(trx);
   }
 
-  await sql`
-    insert into identities as i (kind, source_id, value, customer_id, first_seen_at, last_seen_at)
-    select kind, source_id, value, customer_id, first_seen_at, last_seen_at
-    from jsonb_to_recordset(${JSON.stringify(plan.identities)}::jsonb)
-      as r(kind text, source_id text, value text, customer_id uuid, first_seen_at timestamptz, last_seen_at timestamptz)
-    on conflict (kind, source_id, value) do update set
-      customer_id = excluded.customer_id,
-      first_seen_at = least(i.first_seen_at, excluded.first_seen_at),
-      last_seen_at = greatest(i.last_seen_at, excluded.last_seen_at)`.execute(trx);
+  await upsertIdentities(plan.identities).execute(trx);
 
-  if (plan.mergedAway.length > 0) {
-    await sql`
-      delete from customers
-      where id in (select value::uuid from jsonb_array_elements_text(${JSON.stringify(plan.mergedAway.map((m) => m.from_customer_id))}::jsonb))`.execute(trx);
-  }
+  await sql`
+    delete from customers
+    where id in (select value::uuid from jsonb_array_elements_text(${JSON.stringify(plan.mergedAway.map((m) => m.from_customer_id))}::jsonb))`.execute(trx);
 
   if (plan.merges.length > 0) {
     await trx.insertInto('identity_merges').values(plan.merges).execute();
   }
 
   return plan.customerIds;
+}
+
+/** One row of `tally_stitch_lock_and_read`: a stored identity and its customer. */
+interface FoundIdentity {
+  o_kind: IdentityKind;
+  o_source_id: string;
+  o_value: string;
+  o_customer_id: string;
+  o_identity_first_seen_at: Date;
+  o_identity_last_seen_at: Date;
+  o_customer_first_seen_at: Date;
+  o_customer_last_seen_at: Date;
+  o_identified_at: Date | null;
+}
+
+/**
+ * How far behind the newest event `last_seen_at` may lag. A visitor sends an event every
+ * few seconds; rewriting their customer and identity rows for each batch would cost a write
+ * and a row lock per batch for a figure nobody reads to the second, so it moves only once
+ * the batch's events are at least this much newer than the stored value.
+ */
+export const LAST_SEEN_RESOLUTION_MS = 30_000;
+
+/**
+ * The customer and identity rows of a plan without merges that the batch actually changes:
+ * new ones, identities moving to another customer, customers getting traits or becoming
+ * identified, earlier first-seen times (late events), and last-seen times moving by at
+ * least `LAST_SEEN_RESOLUTION_MS`.
+ */
+function changedRows(plan: StitchPlan, found: readonly FoundIdentity[]): { customers: CustomerPatch[]; identities: IdentityWrite[] } {
+  const storedCustomers = new Map<string, FoundIdentity>();
+  const storedIdentities = new Map<string, FoundIdentity>();
+  for (const row of found) {
+    storedCustomers.set(row.o_customer_id, row);
+    storedIdentities.set(identityKey({ kind: row.o_kind, source_id: row.o_source_id, value: row.o_value }), row);
+  }
+  const customers = [...plan.customers.values()].filter((patch) => {
+    const stored = storedCustomers.get(patch.id);
+    if (stored === undefined) return true;
+    if (Object.keys(patch.traits).length > 0) return true;
+    if (patch.identified_at !== null && (stored.o_identified_at === null || Date.parse(patch.identified_at) < stored.o_identified_at.getTime())) return true;
+    return seenMoved(patch, stored.o_customer_first_seen_at, stored.o_customer_last_seen_at);
+  });
+  const identities = plan.identities.filter((identity) => {
+    const stored = storedIdentities.get(identityKey(identity));
+    if (stored === undefined || stored.o_customer_id !== identity.customer_id) return true;
+    return seenMoved(identity, stored.o_identity_first_seen_at, stored.o_identity_last_seen_at);
+  });
+  return { customers, identities };
+}
+
+function seenMoved(patch: { first_seen_at: string; last_seen_at: string }, firstSeen: Date, lastSeen: Date): boolean {
+  return Date.parse(patch.first_seen_at) < firstSeen.getTime() || Date.parse(patch.last_seen_at) - lastSeen.getTime() >= LAST_SEEN_RESOLUTION_MS;
+}
+
+/**
+ * Creates the new customers and merges traits into the known ones, per key the newest
+ * timestamp winning (also against values written by earlier batches). Rows go in id order so
+ * that two batches updating the same customers lock them in the same order.
+ */
+function upsertCustomers(customers: readonly CustomerPatch[]): RawBuilder<unknown> {
+  return sql`
+    insert into customers as c (id, traits, trait_timestamps, first_seen_at, last_seen_at, identified_at)
+    select id, traits, trait_timestamps, first_seen_at, last_seen_at, identified_at
+    from jsonb_to_recordset(${JSON.stringify(customers)}::jsonb)
+      as p(id uuid, traits jsonb, trait_timestamps jsonb, first_seen_at timestamptz, last_seen_at timestamptz, identified_at timestamptz)
+    on conflict (id) do update set
+      traits = c.traits || coalesce((
+        select jsonb_object_agg(t.key, t.value) from jsonb_each(excluded.traits) as t
+        where coalesce((c.trait_timestamps ->> t.key)::timestamptz <= (excluded.trait_timestamps ->> t.key)::timestamptz, true)
+      ), '{}'),
+      trait_timestamps = c.trait_timestamps || coalesce((
+        select jsonb_object_agg(t.key, excluded.trait_timestamps -> t.key) from jsonb_each(excluded.traits) as t
+        where coalesce((c.trait_timestamps ->> t.key)::timestamptz <= (excluded.trait_timestamps ->> t.key)::timestamptz, true)
+      ), '{}'),
+      first_seen_at = least(c.first_seen_at, excluded.first_seen_at),
+      last_seen_at = greatest(c.last_seen_at, excluded.last_seen_at),
+      identified_at = least(c.identified_at, excluded.identified_at)
+    returning 1`;
+}
+
+/** Points every identity at its customer after the batch, creating the new ones. */
+function upsertIdentities(identities: readonly IdentityWrite[]): RawBuilder<unknown> {
+  return sql`
+    insert into identities as i (kind, source_id, value, customer_id, first_seen_at, last_seen_at)
+    select kind, source_id, value, customer_id, first_seen_at, last_seen_at
+    from jsonb_to_recordset(${JSON.stringify(identities)}::jsonb)
+      as r(kind text, source_id text, value text, customer_id uuid, first_seen_at timestamptz, last_seen_at timestamptz)
+    on conflict (kind, source_id, value) do update set
+      customer_id = excluded.customer_id,
+      first_seen_at = least(i.first_seen_at, excluded.first_seen_at),
+      last_seen_at = greatest(i.last_seen_at, excluded.last_seen_at)
+    returning 1`;
 }

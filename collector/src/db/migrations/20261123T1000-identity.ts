@@ -53,9 +53,42 @@ export async function up(db: Kysely<any>): Promise<void> {
       events_deleted integer not null,
       merges_deleted integer not null
     );
+
+    -- The first step of stitching a batch, in one round trip: takes the identity graph lock
+    -- (shared, or exclusive for a batch that merges known customers) and a transaction-scoped
+    -- advisory lock per identity of the batch (existing or not, in key order, so that two
+    -- batches sharing identities never deadlock), then reads those identities that exist with
+    -- what stitching needs of their customers. Each statement of a plpgsql function reads with
+    -- a snapshot of its own, so the read sees whatever a batch this one waited for committed.
+    create function tally_stitch_lock_and_read(refs jsonb, graph_key integer, graph_subkey integer, graph_exclusive boolean)
+    returns table (
+      o_kind text, o_source_id text, o_value text, o_customer_id uuid,
+      o_identity_first_seen_at timestamptz, o_identity_last_seen_at timestamptz,
+      o_customer_first_seen_at timestamptz, o_customer_last_seen_at timestamptz, o_identified_at timestamptz
+    )
+    language plpgsql volatile as $fn$
+    begin
+      if graph_exclusive then
+        perform pg_advisory_xact_lock(graph_key, graph_subkey);
+      else
+        perform pg_advisory_xact_lock_shared(graph_key, graph_subkey);
+      end if;
+      perform count(pg_advisory_xact_lock(sorted_keys.lock_key)) from (
+        select distinct hashtextextended(r.kind || ':' || r.source_id || ':' || r.value, 0) as lock_key
+        from jsonb_to_recordset(refs) as r(kind text, source_id text, value text)
+        order by lock_key
+      ) as sorted_keys;
+      return query
+        select i.kind, i.source_id, i.value, i.customer_id, i.first_seen_at, i.last_seen_at,
+          c.first_seen_at, c.last_seen_at, c.identified_at
+        from jsonb_to_recordset(refs) as r(kind text, source_id text, value text)
+        join identities i on i.kind = r.kind and i.source_id = r.source_id and i.value = r.value
+        join customers c on c.id = i.customer_id;
+    end
+    $fn$;
   `.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  await sql`drop table deletion_log; drop table identity_merges; drop table identities; drop table customers;`.execute(db);
+  await sql`drop function tally_stitch_lock_and_read; drop table deletion_log; drop table identity_merges; drop table identities; drop table customers;`.execute(db);
 }
