@@ -1,7 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { clearBrowserState, fakeNetwork, settle, testEnv } from '../test/helpers.js';
 import { browserEnv, send } from './browser-env.js';
+import { createTally } from './core.js';
+import { QUEUE } from './delivery.js';
 
-afterEach(() => vi.unstubAllGlobals());
+afterEach(() => {
+  vi.unstubAllGlobals();
+  vi.useRealTimers();
+});
 
 describe('sending from a page', () => {
   it('posts a text/plain body with fetch and keepalive (no CORS pre-flight), and reads Retry-After', async () => {
@@ -29,7 +35,8 @@ describe('sending from a page', () => {
     const keep = Object.getOwnPropertyDescriptor(Request.prototype, 'keepalive');
     if (keep) delete (Request.prototype as { keepalive?: boolean }).keepalive;
     try {
-      await expect(send('https://c.test/v1/batch', 'x', true)).resolves.toEqual({ status: 200 });
+      // queued is not delivered: no answer ever comes
+      expect(await Promise.race([send('https://c.test/v1/batch', 'x', true), Promise.resolve('no answer')])).toBe('no answer');
       beacon.mockReturnValueOnce(false);
       await expect(send('https://c.test/v1/batch', 'x', true)).resolves.toEqual({ status: 0 });
     } finally {
@@ -37,6 +44,33 @@ describe('sending from a page', () => {
     }
     expect(beacon).toHaveBeenCalledWith('https://c.test/v1/batch', 'x');
     expect(fetch).not.toHaveBeenCalled();
+  });
+
+  it('a batch sent by beacon as the page goes stays stored, and the next page delivers it', async () => {
+    vi.useFakeTimers();
+    clearBrowserState();
+    const net = fakeNetwork();
+    // The collector is unreachable: the beacon is queued by the browser, then fails unseen.
+    net.respond(() => 'network error');
+    navigator.sendBeacon = net.sendBeacon;
+    const keep = Object.getOwnPropertyDescriptor(Request.prototype, 'keepalive');
+    if (keep) delete (Request.prototype as { keepalive?: boolean }).keepalive;
+    let hide = () => {};
+    try {
+      const t = createTally(testEnv(net, { send, onHide: (l) => void (hide = l) }));
+      t.init({ writeKey: 'wk', host: 'https://c.test' });
+      t.track('Left by beacon');
+      hide();
+      await settle();
+    } finally {
+      if (keep) Object.defineProperty(Request.prototype, 'keepalive', keep);
+    }
+    expect(net.sendBeacon).toHaveBeenCalledTimes(1);
+    net.respond(() => ({ status: 200 }));
+    createTally(testEnv(net)).init({ writeKey: 'wk', host: 'https://c.test' });
+    await settle();
+    expect(net.accepted().map((m) => m.event)).toEqual(['Left by beacon']);
+    expect(localStorage.getItem(QUEUE)).toBeNull();
   });
 
   it('reports pagehide and visibilitychange to hidden, never unload', () => {

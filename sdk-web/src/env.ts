@@ -22,7 +22,11 @@ export interface Env {
   storage?: KeyValueStorage | undefined;
   /** First-party cookie jar; the anonymousId kept here wins over the one in `storage`. */
   cookies?: KeyValueStorage | undefined;
-  /** POST `body` (JSON text) to `url`; `keepalive` asks for delivery that outlives the page. */
+  /**
+   * POST `body` (JSON text) to `url`; `keepalive` asks for delivery that outlives the page.
+   * When how the request ended cannot be known (`sendBeacon`), leave the promise pending:
+   * a batch stored as the page went then stays stored for the next page.
+   */
   send(url: string, body: string, keepalive: boolean): Promise<SendResult>;
   /** Context of the call site: page, userAgent, locale, timezone, screen, campaign. */
   context?(): Record<string, unknown>;
