@@ -54,8 +54,34 @@ export type { StitchInput } from './stitch-plan.js';
  * });
  */
 export async function stitchIdentities(trx: Kysely<Database>, events: readonly StitchInput[]): Promise<(string | null)[]> {
+  const { customerIds, pendingWrites } = await resolveIdentities(trx, events);
+  const [first, second] = pendingWrites;
+  if (first !== undefined) await (second === undefined ? first : sql`with upserted_customers as (${first}) ${second}`).execute(trx);
+  return customerIds;
+}
+
+/** The outcome of `resolveIdentities`. */
+export interface ResolvedIdentities {
+  /** The customer of each input event, in input order (null: no usable id). */
+  customerIds: (string | null)[];
+  /**
+   * The customer and identity upserts the batch still needs, in this order, each an
+   * `insert … returning 1` the caller must run in the same transaction: as top-level `with`
+   * clauses of its events insert (Postgres checks the foreign key from identities to
+   * customers at the end of the statement), or one after the other. Empty when nothing is
+   * left to write.
+   */
+  pendingWrites: RawBuilder<unknown>[];
+}
+
+/**
+ * `stitchIdentities` in the fewest round trips: one statement locks and reads the batch's
+ * identities; a batch without merges (nearly all) leaves its few writes to the caller, to be
+ * sent with the events insert, while a batch that merges customers writes everything here.
+ */
+export async function resolveIdentities(trx: Kysely<Database>, events: readonly StitchInput[]): Promise<ResolvedIdentities> {
   const refs = identitiesOfBatch(events);
-  if (refs.length === 0) return events.map(() => null);
+  if (refs.length === 0) return { customerIds: events.map(() => null), pendingWrites: [] };
 
   // Graph lock, identity locks and the read, in one round trip (see the migration).
   const refsJson = JSON.stringify(refs);
@@ -76,14 +102,11 @@ export async function stitchIdentities(trx: Kysely<Database>, events: readonly S
     // and only the rows that change (see `changedRows`): an event of a visitor already known
     // writes nothing here.
     const changed = changedRows(plan, found);
-    if (changed.customers.length > 0 || changed.identities.length > 0) {
-      await sql`
-        with upserted_customers as (${upsertCustomers(changed.customers)}),
-        upserted_identities as (${upsertIdentities(changed.identities)})
-        select (select count(*) from upserted_customers) as customers, (select count(*) from upserted_identities) as identities`.execute(trx);
-    }
     if (plan.merges.length > 0) await trx.insertInto('identity_merges').values(plan.merges).execute();
-    return plan.customerIds;
+    const pendingWrites: RawBuilder<unknown>[] = [];
+    if (changed.customers.length > 0) pendingWrites.push(upsertCustomers(changed.customers));
+    if (changed.identities.length > 0) pendingWrites.push(upsertIdentities(changed.identities));
+    return { customerIds: plan.customerIds, pendingWrites };
   }
 
   // Merges: the slower path, statement by statement.
@@ -130,7 +153,7 @@ export async function stitchIdentities(trx: Kysely<Database>, events: readonly S
     await trx.insertInto('identity_merges').values(plan.merges).execute();
   }
 
-  return plan.customerIds;
+  return { customerIds: plan.customerIds, pendingWrites: [] };
 }
 
 /** One row of `tally_stitch_lock_and_read`: a stored identity and its customer. */

@@ -1,6 +1,6 @@
-import { CompiledQuery, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database as Tables } from '../db/schema/database.js';
-import { stitchIdentities, type StitchInput } from '../identity/stitch.js';
+import { resolveIdentities, type StitchInput } from '../identity/stitch.js';
 import type { EventRecord, RejectedRecord } from './records.js';
 import { storableText } from './storable.js';
 
@@ -64,15 +64,17 @@ const EVENT_COLUMNS = [
   'utm_content text', 'browser text', 'browser_version text', 'os text', 'os_version text', 'device_type text', 'ip inet',
 ];
 const COLUMN_NAMES = EVENT_COLUMNS.map((column) => column.split(' ')[0]).join(', ');
-const INSERT_EVENTS = `
-  insert into events (${COLUMN_NAMES})
-  select ${COLUMN_NAMES} from jsonb_to_recordset($1::jsonb) as r(${EVENT_COLUMNS.join(', ')})
+
+const insertEvents = (rowsJson: string) => sql<{ source_id: string; message_id: string }>`
+  insert into events (${sql.raw(COLUMN_NAMES)})
+  select ${sql.raw(COLUMN_NAMES)} from jsonb_to_recordset(${rowsJson}::jsonb) as r(${sql.raw(EVENT_COLUMNS.join(', '))})
   on conflict (source_id, message_id) do nothing
   returning source_id, message_id`;
-const INSERT_REJECTED = `
+
+const insertRejected = (rowsJson: string) => sql`
   insert into rejected_events (source_id, message_id, reason, errors, payload, received_at)
   select source_id, message_id, reason, errors, payload, received_at
-  from jsonb_to_recordset($1::jsonb) as r(source_id text, message_id text, reason text, errors jsonb, payload text, received_at timestamptz)`;
+  from jsonb_to_recordset(${rowsJson}::jsonb) as r(source_id text, message_id text, reason text, errors jsonb, payload text, received_at timestamptz)`;
 
 /**
  * Group commit: requests in flight are written together, one transaction for all of them,
@@ -82,7 +84,8 @@ const INSERT_REJECTED = `
  *
  * In the transaction: identities are stitched, events inserted with their customer
  * (a `(source_id, message_id)` already stored, or repeated within the transaction, counts as a
- * duplicate of its request), then refused events go to `rejected_events`.
+ * duplicate of its request), and refused events go to `rejected_events` — in the common case
+ * two statements between BEGIN and COMMIT.
  *
  * @example
  * const writer = createGroupCommitWriter({ db: database.db, connections: 2 });
@@ -186,20 +189,11 @@ async function writeTransaction(db: Kysely<Tables>, requests: readonly WriteRequ
   const rejected = requests.flatMap((request) => request.rejected);
 
   await db.transaction().execute(async (trx) => {
-    let inserted = new Set<string>();
-    if (unique.length > 0) {
-      const customers = await stitchIdentities(trx, unique.map(toStitchInput));
-      const rows = unique.map((event, i) => ({ ...event, customer_id: customers[i] ?? null }));
-      const { rows: stored } = await trx.executeQuery<{ source_id: string; message_id: string }>(
-        CompiledQuery.raw(INSERT_EVENTS, [JSON.stringify(rows)]),
-      );
-      inserted = new Set(stored.map((row) => `${row.source_id}\n${row.message_id}`));
-    }
-    unique.forEach((event, i) => {
-      const result = results[owner[i]!]!;
-      if (inserted.has(`${event.source_id}\n${event.message_id}`)) result.accepted++;
-      else result.duplicates++;
-    });
+    // Two statements per transaction: the identity read (with its locks), then one statement
+    // holding the identity writes, the events and the refused events as `with` clauses.
+    const { customerIds, pendingWrites } =
+      unique.length > 0 ? await resolveIdentities(trx, unique.map(toStitchInput)) : { customerIds: [], pendingWrites: [] };
+    const clauses: RawBuilder<unknown>[] = pendingWrites.map((write, i) => sql`${sql.ref(`identity_write_${i}`)} as (${write})`);
     if (rejected.length > 0) {
       const rows = rejected.map((row) => ({
         ...row,
@@ -207,8 +201,22 @@ async function writeTransaction(db: Kysely<Tables>, requests: readonly WriteRequ
         errors: row.errors.map(storableText),
         payload: storableText(row.payload),
       }));
-      await trx.executeQuery(CompiledQuery.raw(INSERT_REJECTED, [JSON.stringify(rows)]));
+      clauses.push(sql`refused as (${insertRejected(JSON.stringify(rows))})`);
     }
+    const withClauses = clauses.length > 0 ? sql`with ${sql.join(clauses)} ` : sql``;
+    let inserted = new Set<string>();
+    if (unique.length > 0) {
+      const rows = unique.map((event, i) => ({ ...event, customer_id: customerIds[i] ?? null }));
+      const { rows: stored } = await sql<{ source_id: string; message_id: string }>`${withClauses}${insertEvents(JSON.stringify(rows))}`.execute(trx);
+      inserted = new Set(stored.map((row) => `${row.source_id}\n${row.message_id}`));
+    } else if (clauses.length > 0) {
+      await sql`${withClauses}select 1`.execute(trx);
+    }
+    unique.forEach((event, i) => {
+      const result = results[owner[i]!]!;
+      if (inserted.has(`${event.source_id}\n${event.message_id}`)) result.accepted++;
+      else result.duplicates++;
+    });
   });
   return results;
 }
