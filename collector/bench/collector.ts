@@ -9,6 +9,7 @@
 //   BENCH_SECONDS=10 BENCH_LEVELS=10,50,100 pnpm bench:collector
 //   BENCH_CPU_PROF=/tmp/prof pnpm bench:collector   (writes the collector's CPU profile there)
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -192,6 +193,16 @@ async function loadLevel(url: string, concurrency: number, seconds: number): Pro
   return JSON.parse(output().trim()) as LevelResult;
 }
 
+/** CPU seconds (user + system) a process has used so far; NaN where /proc is not available. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 // ─── COPY of the same rows ───────────────────────────────────────────────────
 const COPY_COLUMNS = [
   'message_id', 'source_id', 'type', 'event', 'name', 'anonymous_id', 'user_id', 'group_id', 'previous_id', 'timestamp',
@@ -282,12 +293,15 @@ async function main(): Promise<void> {
 
     await loadLevel(collectorUrl, 10, 2); // warm-up (JIT, connections, caches)
     const results: LevelResult[] = [];
-    console.log('concurrency  requests   events/s   p50 ms   p99 ms   max ms  non-200');
+    // The collector's CPU share tells whether it (one Node thread) or the database sets the pace.
+    console.log('concurrency  requests   events/s   p50 ms   p99 ms   max ms  non-200  collector CPU');
     for (const concurrency of levels) {
+      const cpuBefore = cpuSeconds(collector.pid);
       const r = await loadLevel(collectorUrl, concurrency, seconds);
+      const cpu = (cpuSeconds(collector.pid) - cpuBefore) / r.elapsed;
       results.push(r);
       console.log(
-        `${String(concurrency).padStart(11)}  ${String(r.requests).padStart(8)}  ${Math.round(r.accepted / r.elapsed).toLocaleString('en-US').padStart(9)}  ${r.p50.toFixed(1).padStart(7)}  ${r.p99.toFixed(1).padStart(7)}  ${r.max.toFixed(1).padStart(7)}  ${String(r.failed).padStart(7)}`,
+        `${String(concurrency).padStart(11)}  ${String(r.requests).padStart(8)}  ${Math.round(r.accepted / r.elapsed).toLocaleString('en-US').padStart(9)}  ${r.p50.toFixed(1).padStart(7)}  ${r.p99.toFixed(1).padStart(7)}  ${r.max.toFixed(1).padStart(7)}  ${String(r.failed).padStart(7)}  ${Number.isNaN(cpu) ? '    –' : `${(cpu * 100).toFixed(0).padStart(5)} %`}`,
       );
       if (r.failed > 0) {
         const counts = Object.entries(r.statuses).map(([status, n]) => `${n} × ${status}`).join(', ');
