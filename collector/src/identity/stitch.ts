@@ -34,6 +34,11 @@ export type { StitchInput } from './stitch-plan.js';
 // such batches take the graph lock exclusively, all others take it shared, so a merge of two
 // known customers waits for the batches in flight and they wait for it. alias is rare; the
 // cost is paid only by batches that contain one.
+//
+// Both kinds of lock and the read are one round trip, `tally_stitch_lock_and_read` (see the
+// identity migration), whose read runs with a snapshot taken after the locks were granted.
+// A batch of visitors already known then writes no identity rows at all: customer and
+// identity rows are written only when they change (`last_seen_at` in steps of 30 s).
 
 /**
  * Resolves the customer of every event, inside the write transaction that stores them,
