@@ -1,37 +1,18 @@
-/** One validated, enriched event ready for the `events` table (before its customer is resolved). */
-export interface EventRecord {
-  message_id: string;
-  source_id: string;
-  type: string;
-  event: string | null;
-  name: string | null;
-  anonymous_id: string | null;
-  user_id: string | null;
-  group_id: string | null;
-  previous_id: string | null;
-  /** ISO-8601 instants. */
-  timestamp: string;
-  original_timestamp: string | null;
-  sent_at: string | null;
-  received_at: string;
-  properties: Record<string, unknown>;
-  traits: Record<string, unknown>;
-  context: Record<string, unknown>;
-  url: string | null;
-  path: string | null;
-  referrer: string | null;
-  utm_source: string | null;
-  utm_medium: string | null;
-  utm_campaign: string | null;
-  utm_term: string | null;
-  utm_content: string | null;
-  browser: string | null;
-  browser_version: string | null;
-  os: string | null;
-  os_version: string | null;
-  device_type: string | null;
-  ip: string | null;
-}
+import type { EventsTable } from '../db/schema/events.js';
+
+type Instant = 'timestamp' | 'received_at';
+type OptionalInstant = 'original_timestamp' | 'sent_at';
+type JsonColumn = 'properties' | 'traits' | 'context';
+type TextColumn = Exclude<keyof EventsTable, 'id' | 'customer_id' | Instant | OptionalInstant | JsonColumn>;
+
+/**
+ * One validated, enriched event ready for the `events` table (before its customer is
+ * resolved), as plain JSON: instants as ISO-8601 strings. Derived from the table's type so
+ * that a column added there cannot be forgotten here.
+ */
+export type EventRecord = { [K in TextColumn]: EventsTable[K] } & { [K in Instant]: string } & {
+  [K in OptionalInstant]: string | null;
+} & { [K in JsonColumn]: Record<string, unknown> };
 
 /** Why an event was refused; the codes are stable and stored in `rejected_events.reason`. */
 export type RejectionReason = 'schema' | 'too_large' | 'consent' | 'unstorable';
