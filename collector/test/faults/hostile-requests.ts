@@ -288,7 +288,9 @@ export function hostileRequests(options: GeneratorOptions): () => HostileRequest
       const envelope: Record<string, unknown> = batchOf(events);
       if (chance(0.15)) envelope[pick(['sentAt', 'context', 'batch', 'integrations', 'writeKey'])] = wrongValue();
       if (chance(0.1)) events.push(wrongValue() as Record<string, unknown>);
-      return request('wrong-types', JSON.stringify(envelope), 'either', ids(events));
+      // The envelope's batch itself may have been replaced: the ids are those of what is sent.
+      const sent = envelope.batch === events ? events : Array.isArray(envelope.batch) ? (envelope.batch as Record<string, unknown>[]) : [];
+      return request('wrong-types', JSON.stringify(envelope), 'either', ids(sent));
     },
 
     'invalid-utf8'() {
@@ -336,7 +338,8 @@ export function hostileRequests(options: GeneratorOptions): () => HostileRequest
 
     'sql-fragments'() {
       const fragment = () => pick(SQL_FRAGMENTS);
-      const id = `${nextId()}${fragment()}`;
+      // A separator that is not a digit keeps the id's own number apart from a fragment that starts with one.
+      const id = `${nextId()}~${fragment()}`;
       const event: Record<string, unknown> = {
         type: 'track',
         messageId: id,
