@@ -26,6 +26,10 @@ describe('clientAddress', () => {
     expect(clientAddress('1.1.1.1, 198.51.100.1, 10.0.0.2', '10.0.0.3', 2)).toBe('198.51.100.1');
   });
 
+  test('falls back to the peer when the header has fewer entries than trusted proxies', () => {
+    expect(clientAddress('6.6.6.6', '10.0.0.3', 2)).toBe('10.0.0.3');
+  });
+
   test('falls back to the peer when the header is not an address', () => {
     expect(clientAddress('garbage', '10.0.0.3', 1)).toBe('10.0.0.3');
   });

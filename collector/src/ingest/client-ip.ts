@@ -11,7 +11,9 @@ import { isIP } from 'node:net';
 export function clientAddress(forwardedFor: string | undefined, peer: string | undefined, trustProxy: number): string | undefined {
   if (trustProxy > 0 && forwardedFor) {
     const hops = forwardedFor.split(',').map((part) => part.trim()).filter(Boolean);
-    const candidate = hops[hops.length - trustProxy] ?? hops[0];
+    // Fewer entries than trusted proxies means the request did not come through them all:
+    // then only the socket's peer is known to be true.
+    const candidate = hops[hops.length - trustProxy];
     if (candidate && isIP(stripZone(candidate))) return stripZone(candidate);
   }
   return peer && isIP(stripZone(peer)) ? stripZone(peer) : undefined;
@@ -37,7 +39,8 @@ export function truncateIp(address: string): string | undefined {
   return `${groups.slice(0, 3).map((g) => g.toString(16)).join(':')}::`;
 }
 
-function expandIpv6(ip: string): number[] {
+/** The eight 16-bit words of an IPv6 address, `::` and a trailing dotted quad expanded. */
+export function expandIpv6(ip: string): number[] {
   let text = ip;
   const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
   if (v4) {

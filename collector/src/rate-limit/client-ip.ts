@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Context } from 'hono';
+import { clientAddress as forwardedClientAddress, expandIpv6 } from '../ingest/client-ip.js';
 
 /**
  * The key an address is limited under: an IPv4 address whole, an IPv6 address cut to its
@@ -20,7 +21,7 @@ export function ipRateLimitKey(address: string | undefined, ipv6PrefixLength = 6
   // Zone ids (fe80::1%eth0) name an interface, not a host.
   const bare = trimmed.replace(/%.*$/, '');
   if (!isIPv6(bare)) return undefined;
-  const groups = expandIPv6(bare);
+  const groups = expandIpv6(bare);
   const kept = Math.max(0, Math.min(128, ipv6PrefixLength));
   const words: number[] = [];
   for (let i = 0; i < 8; i += 1) {
@@ -29,21 +30,6 @@ export function ipRateLimitKey(address: string | undefined, ipv6PrefixLength = 6
     words.push((groups[i] ?? 0) & mask);
   }
   return `${compressIPv6(words)}/${kept}`;
-}
-
-function expandIPv6(address: string): number[] {
-  let text = address;
-  // A trailing dotted quad (::ffff:1.2.3.4, 64:ff9b::1.2.3.4) is two words.
-  const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (quad) {
-    const [a, b, c, d] = quad.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, quad.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head = '', tail] = text.split('::');
-  const headWords = head ? head.split(':') : [];
-  const tailWords = tail ? tail.split(':') : [];
-  const zeros = tail === undefined ? [] : new Array<string>(8 - headWords.length - tailWords.length).fill('0');
-  return [...headWords, ...zeros, ...tailWords].map((word) => Number.parseInt(word, 16));
 }
 
 function compressIPv6(words: number[]): string {
@@ -87,10 +73,5 @@ export function socketAddress(c: Context): string | undefined {
  * client's own say. With 0 hops (the default) the socket's peer is the client.
  */
 export function clientAddress(c: Context, trustedProxyHops = 0): string | undefined {
-  if (trustedProxyHops <= 0) return socketAddress(c);
-  const forwarded = (c.req.header('x-forwarded-for') ?? '')
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean);
-  return forwarded[forwarded.length - trustedProxyHops] ?? socketAddress(c);
+  return forwardedClientAddress(c.req.header('x-forwarded-for'), socketAddress(c), trustedProxyHops);
 }
