@@ -3,7 +3,7 @@ import { FAULT_SOURCE, sleep, startCollector, type CollectorProcess } from './su
 import { checkStored, createFaultDatabase } from './support/fault-database.js';
 import { sendLoad } from './support/load-generator.js';
 import { recordScenario } from './support/summary.js';
-import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { waitUntil } from './support/wait.js';
 import type { TestDatabase } from '../support/test-database.js';
 

@@ -25,14 +25,14 @@ export interface CuttableDatabase {
 export async function cuttableDatabase(target: TestDatabase): Promise<CuttableDatabase> {
   if (target.url) {
     const url = new URL(target.url);
-    const proxy = await startTcpProxy(Number(url.port || 5432), url.hostname);
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
     url.hostname = '127.0.0.1';
     url.port = String(proxy.port);
     const database = await createDatabase({ url: url.toString(), poolSize: 4, migrate: false });
     return {
       database,
-      cut: () => proxy.cut(),
-      restore: () => proxy.restore(),
+      cut: async () => proxy.cut(),
+      restore: async () => proxy.restore(),
       close: async () => {
         await database.close();
         await proxy.close();
