@@ -173,8 +173,16 @@ export async function up(db: Kysely<any>): Promise<void> {
       where utm_source is not null or utm_medium is not null or utm_campaign is not null;
   `.execute(db);
 
+  await createFunnelOverEvents(db);
+}
+
+/**
+ * The first `funnel()`, which reads the first step's entries from the events index. Kept
+ * apart so that the next migration's `down` can put it back.
+ */
+export async function createFunnelOverEvents(db: Kysely<any>): Promise<void> {
   await sql`
-    create function funnel(
+    create or replace function funnel(
       steps text[],
       since timestamptz,
       until timestamptz,

@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as events from './20261123T0900-events.js';
 import * as identity from './20261123T1000-identity.js';
 import * as marketing from './20261123T1100-marketing.js';
+import * as customerEventDays from './20261123T1200-customer-event-days.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '20261123T0900-events': events,
   '20261123T1000-identity': identity,
   '20261123T1100-marketing': marketing,
+  '20261123T1200-customer-event-days': customerEventDays,
 };

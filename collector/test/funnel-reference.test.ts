@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { referenceFunnel, type ReferenceEvent, type ReferenceStep } from './support/funnel-reference.js';
+import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
+
+/** A small deterministic generator, so that a failing case can be replayed. */
+function generator(seed: number) {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int: (below: number) => Math.floor(next() * below),
+    pick: <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]!,
+  };
+}
+
+const names = ['Viewed', 'Added', 'Checkout', 'Ordered'] as const;
+const sources = ['google', 'newsletter', 'bing'] as const;
+const origin = Date.parse('2026-05-04T00:00:00Z');
+const minute = 60_000;
+const hour = 60 * minute;
+const day = 24 * hour;
+
+interface StoredEvent extends ReferenceEvent {
+  type: 'track' | 'page';
+}
+
+/**
+ * Shoppers over four days: track events at whole minutes (so that two events of a customer
+ * sometimes share a time, which strict order must not count), and a few landing pages at
+ * half minutes carrying a campaign source for the breakdown.
+ */
+function shoppers(seed: number, customers: number): StoredEvent[] {
+  const random = generator(seed);
+  const events: StoredEvent[] = [];
+  for (let c = 0; c < customers; c++) {
+    const customer = randomUUID();
+    const busy = random.next() < 0.3;
+    const count = busy ? 10 + random.int(20) : 1 + random.int(8);
+    const firstMinute = random.int(4 * 24 * 60);
+    const spread = random.pick([30, 6 * 60, 36 * 60, 4 * 24 * 60]);
+    for (let i = 0; i < count; i++) {
+      events.push({
+        customer,
+        type: 'track',
+        event: random.next() < 0.45 ? 'Viewed' : random.pick(names),
+        at: origin + (firstMinute + random.int(spread)) * minute,
+      });
+    }
+    const landings = random.int(3);
+    for (let i = 0; i < landings; i++) {
+      events.push({
+        customer,
+        type: 'page',
+        event: '',
+        at: origin + (firstMinute + random.int(spread)) * minute + 30_000 + i,
+        breakdown: random.next() < 0.8 ? random.pick(sources) : null,
+      });
+    }
+  }
+  return events;
+}
+
+async function store(database: TestDatabase, events: StoredEvent[]): Promise<void> {
+  for (let i = 0; i < events.length; i += 500) {
+    await database.db
+      .insertInto('events')
+      .values(
+        events.slice(i, i + 500).map((e) => ({
+          message_id: randomUUID(),
+          source_id: 'funnel-reference',
+          type: e.type,
+          event: e.type === 'track' ? e.event : null,
+          customer_id: e.customer,
+          timestamp: new Date(e.at).toISOString(),
+          received_at: new Date(e.at).toISOString(),
+          utm_source: e.breakdown ?? null,
+        })),
+      )
+      .execute();
+  }
+}
+
+interface Case {
+  steps: string[];
+  since: number;
+  until: number;
+  within: number;
+  breakdown: boolean;
+}
+
+/** Ranges that start and end mid-day, on one day, across days, and over everything. */
+function cases(seed: number, count: number): Case[] {
+  const random = generator(seed);
+  const result: Case[] = [];
+  const stepSets = [
+    ['Viewed', 'Added', 'Checkout', 'Ordered'],
+    ['Viewed', 'Added'],
+    ['Viewed', 'Viewed'],
+    ['Added', 'Viewed', 'Added'],
+    ['Viewed', 'Checkout', 'Checkout'],
+    ['Viewed'],
+  ];
+  for (let i = 0; i < count; i++) {
+    const since = origin + random.int(4 * 24) * hour + random.pick([0, 0, 17 * minute]);
+    const length = random.pick([3 * hour, 20 * hour, day, 2 * day + 5 * hour, 5 * day]);
+    result.push({
+      steps: random.pick(stepSets),
+      since,
+      until: since + length,
+      within: random.pick([45 * minute, 6 * hour, day, 3 * day]),
+      breakdown: random.next() < 0.3,
+    });
+  }
+  result.push({ steps: stepSets[0]!, since: origin - day, until: origin + 6 * day, within: 7 * day, breakdown: false });
+  result.push({ steps: stepSets[0]!, since: origin - day, until: origin + 6 * day, within: 7 * day, breakdown: true });
+  return result;
+}
+
+async function funnelRows(database: TestDatabase, c: Case): Promise<ReferenceStep[]> {
+  const { rows } = await sql<{ step: number; breakdown_value: string | null; customers: number; median_seconds: number | null }>`
+    select step, breakdown_value, customers, extract(epoch from median_time_from_previous)::float8 as median_seconds
+      from funnel(${c.steps}::text[], ${new Date(c.since).toISOString()}::timestamptz, ${new Date(c.until).toISOString()}::timestamptz,
+                  make_interval(secs => ${c.within / 1000}), ${c.breakdown ? 'utm_source' : null}::text)`.execute(database.db);
+  return rows.map((r) => ({ step: r.step, breakdownValue: r.breakdown_value, customers: r.customers, medianSeconds: r.median_seconds }));
+}
+
+function describeCase(c: Case): string {
+  return `${JSON.stringify(c.steps)} from ${new Date(c.since).toISOString()} to ${new Date(c.until).toISOString()} within ${c.within / minute} min${c.breakdown ? ' by utm_source' : ''}`;
+}
+
+async function expectReference(database: TestDatabase, events: StoredEvent[], all: Case[]): Promise<void> {
+  for (const c of all) {
+    const expected = referenceFunnel(events, c.steps, c.since, c.until, c.within, { breakdown: c.breakdown });
+    const actual = await funnelRows(database, c);
+    expect(actual, describeCase(c)).toEqual(
+      expected.map((r) => ({ ...r, medianSeconds: r.medianSeconds === null ? null : expect.closeTo(r.medianSeconds, 3) })),
+    );
+  }
+}
+
+describe(`funnel() against its written semantics on ${testEngine}`, () => {
+  let database: TestDatabase;
+  let events: StoredEvent[];
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    events = shoppers(20261123, 120);
+    await store(database, events);
+  });
+  afterAll(() => database.close());
+
+  test('random shoppers: every step, count and median agree with the reference, across ranges and windows', async () => {
+    await expectReference(database, events, cases(7, 40));
+  });
+
+  test('after merges, forgotten customers and late events, funnels still agree', async () => {
+    const random = generator(99);
+    const customers = [...new Set(events.map((e) => e.customer))];
+
+    // Identity stitching re-points one customer's events onto another's.
+    for (let i = 0; i < 10; i++) {
+      const from = customers[random.int(customers.length)]!;
+      const into = customers[random.int(customers.length)]!;
+      if (from === into) continue;
+      await sql`update events set customer_id = ${into} where customer_id = ${from}`.execute(database.db);
+      for (const e of events) if (e.customer === from) e.customer = into;
+    }
+    // Forgetting deletes every event of a customer; a correction deletes a single event.
+    const forgotten = customers[random.int(customers.length)]!;
+    await sql`delete from events where customer_id = ${forgotten}`.execute(database.db);
+    events = events.filter((e) => e.customer !== forgotten);
+    const corrected = events.find((e) => e.type === 'track')!;
+    await sql`delete from events where customer_id = ${corrected.customer} and "timestamp" = ${new Date(corrected.at).toISOString()} and event = ${corrected.event}`.execute(database.db);
+    events = events.filter((e) => !(e.customer === corrected.customer && e.at === corrected.at && e.event === corrected.event));
+    // Late events land before what a customer already has.
+    const late = shoppers(4242, 20).map((e, i) => ({ ...e, customer: events[i * 7 % events.length]!.customer, at: e.at - 2 * hour }));
+    await store(database, late);
+    events.push(...late);
+
+    await expectReference(database, events, cases(8, 25));
+  });
+});
