@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Database } from '../src/db/schema/database.js';
+import { forgetCustomer } from '../src/identity/forget.js';
+import { writeBatch, type TestEvent } from './identity-writer.js';
+import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
+
+interface DayRow {
+  event: string;
+  customer_id: string;
+  day: string;
+  first_at: string;
+  last_at: string;
+}
+
+const rowsSql = (from: string) => `
+  select event, customer_id::text, to_char(day, 'YYYY-MM-DD') as day,
+         to_char(first_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') as first_at,
+         to_char(last_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') as last_at
+    from ${from}
+   order by event, customer_id, day`;
+
+/** The roll-up as stored. */
+async function stored(db: Kysely<Database>): Promise<DayRow[]> {
+  return (await sql<DayRow>`${sql.raw(rowsSql('customer_event_days'))}`.execute(db)).rows;
+}
+
+/** The roll-up worked out from scratch: what the stored one must always equal. */
+async function recomputed(db: Kysely<Database>): Promise<DayRow[]> {
+  const from = `(select event, customer_id, ("timestamp" at time zone 'UTC')::date as day, min("timestamp") as first_at, max("timestamp") as last_at
+                   from events where event is not null and customer_id is not null group by 1, 2, 3) r`;
+  return (await sql<DayRow>`${sql.raw(rowsSql(from))}`.execute(db)).rows;
+}
+
+async function insert(db: Kysely<Database>, rows: { customer: string | null; event: string | null; at: string; messageId?: string }[]) {
+  await sql`
+    insert into events (message_id, source_id, type, event, customer_id, "timestamp", received_at)
+    select r.message_id, 'rollup-test', case when r.event is null then 'page' else 'track' end, r.event, r.customer_id::uuid, r.at::timestamptz, now()
+      from jsonb_to_recordset(${JSON.stringify(rows.map((r) => ({ ...r, customer_id: r.customer, message_id: r.messageId ?? randomUUID() })))}::jsonb)
+           as r(message_id text, event text, customer_id text, at text)
+    on conflict (source_id, message_id) do nothing`.execute(db);
+}
+
+describe(`customer_event_days on ${testEngine}`, () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase({ poolSize: 8 });
+  });
+  afterAll(() => database.close());
+  const db = () => database.db;
+
+  test('holds the first and last time of each track event per customer and UTC day; pages and unknown customers stay out', async () => {
+    const ann = randomUUID();
+    await insert(db(), [
+      { customer: ann, event: 'Product Viewed', at: '2026-06-01T23:59:59Z' },
+      { customer: ann, event: 'Product Viewed', at: '2026-06-01T08:00:00Z' },
+      { customer: ann, event: 'Product Viewed', at: '2026-06-02T00:00:00Z' },
+      { customer: ann, event: 'Product Added', at: '2026-06-01T12:00:00Z' },
+      { customer: ann, event: null, at: '2026-06-01T07:00:00Z' },
+      { customer: null, event: 'Product Viewed', at: '2026-06-01T07:00:00Z' },
+    ]);
+    expect((await stored(db())).filter((r) => r.customer_id === ann)).toEqual([
+      { event: 'Product Added', customer_id: ann, day: '2026-06-01', first_at: '2026-06-01T12:00:00', last_at: '2026-06-01T12:00:00' },
+      { event: 'Product Viewed', customer_id: ann, day: '2026-06-01', first_at: '2026-06-01T08:00:00', last_at: '2026-06-01T23:59:59' },
+      { event: 'Product Viewed', customer_id: ann, day: '2026-06-02', first_at: '2026-06-02T00:00:00', last_at: '2026-06-02T00:00:00' },
+    ]);
+    expect(await stored(db())).toEqual(await recomputed(db()));
+  });
+
+  test('a late event widens its day backwards; a duplicate the events table skips changes nothing', async () => {
+    const ben = randomUUID();
+    await insert(db(), [{ customer: ben, event: 'Signed Up', at: '2026-06-03T10:00:00Z', messageId: 'ben-1' }]);
+    await insert(db(), [{ customer: ben, event: 'Signed Up', at: '2026-06-03T09:00:00Z' }]);
+    // Same message id, another time: the events table keeps the first, and so does the roll-up.
+    await insert(db(), [{ customer: ben, event: 'Signed Up', at: '2026-06-03T23:00:00Z', messageId: 'ben-1' }]);
+    expect((await stored(db())).filter((r) => r.customer_id === ben)).toEqual([
+      { event: 'Signed Up', customer_id: ben, day: '2026-06-03', first_at: '2026-06-03T09:00:00', last_at: '2026-06-03T10:00:00' },
+    ]);
+  });
+
+  test('re-pointed events move their days to the surviving customer, merged with what it had', async () => {
+    const [cat, dan] = [randomUUID(), randomUUID()];
+    await insert(db(), [
+      { customer: cat, event: 'Product Viewed', at: '2026-06-04T09:00:00Z' },
+      { customer: cat, event: 'Product Viewed', at: '2026-06-05T09:00:00Z' },
+      { customer: dan, event: 'Product Viewed', at: '2026-06-04T12:00:00Z' },
+    ]);
+    await sql`update events set customer_id = ${dan} where customer_id = ${cat}`.execute(db());
+    const rows = (await stored(db())).filter((r) => r.customer_id === cat || r.customer_id === dan);
+    expect(rows).toEqual([
+      { event: 'Product Viewed', customer_id: dan, day: '2026-06-04', first_at: '2026-06-04T09:00:00', last_at: '2026-06-04T12:00:00' },
+      { event: 'Product Viewed', customer_id: dan, day: '2026-06-05', first_at: '2026-06-05T09:00:00', last_at: '2026-06-05T09:00:00' },
+    ]);
+  });
+
+  test('an edited or deleted event narrows its day, and a day with nothing left goes away', async () => {
+    const eve = randomUUID();
+    await insert(db(), [
+      { customer: eve, event: 'Checkout Started', at: '2026-06-06T08:00:00Z' },
+      { customer: eve, event: 'Checkout Started', at: '2026-06-06T20:00:00Z' },
+      { customer: eve, event: 'Order Completed', at: '2026-06-06T21:00:00Z' },
+    ]);
+    await sql`update events set "timestamp" = '2026-06-06T18:00:00Z' where customer_id = ${eve} and "timestamp" = '2026-06-06T20:00:00Z'`.execute(db());
+    await sql`delete from events where customer_id = ${eve} and event = 'Order Completed'`.execute(db());
+    expect((await stored(db())).filter((r) => r.customer_id === eve)).toEqual([
+      { event: 'Checkout Started', customer_id: eve, day: '2026-06-06', first_at: '2026-06-06T08:00:00', last_at: '2026-06-06T18:00:00' },
+    ]);
+  });
+
+  test('forgetting a customer removes their days', async () => {
+    const source = `forget-${randomUUID().slice(0, 8)}`;
+    const ids = await writeBatch(db(), [
+      { type: 'identify', sourceId: source, anonymousId: 'fay-browser', userId: 'fay', at: 0 },
+      { type: 'track', sourceId: source, anonymousId: 'fay-browser', at: 1 },
+      { type: 'track', sourceId: source, anonymousId: 'fay-browser', at: 60 * 30 },
+    ]);
+    const customer = (await db().selectFrom('events').select('customer_id').where('message_id', '=', ids[1]!).executeTakeFirstOrThrow()).customer_id!;
+    expect((await stored(db())).some((r) => r.customer_id === customer)).toBe(true);
+    await forgetCustomer(db(), { userId: 'fay', sourceId: source, channel: 'cli' });
+    expect((await stored(db())).some((r) => r.customer_id === customer)).toBe(false);
+    expect(await stored(db())).toEqual(await recomputed(db()));
+  });
+
+  test('concurrent writers, merges included, leave it equal to the events: nothing lost, no deadlock', async () => {
+    const source = `race-${randomUUID().slice(0, 8)}`;
+    // 40 browsers track on the same few days; half of them log in as one of 4 users, which
+    // merges browsers into each other while the others keep writing.
+    const batches: TestEvent[][] = [];
+    for (let b = 0; b < 40; b++) {
+      const browser = `browser-${b}`;
+      batches.push(Array.from({ length: 6 }, (_, i) => ({ type: 'track', sourceId: source, anonymousId: browser, at: (b * 37 + i * 301) % 2880 })));
+      if (b % 2 === 0) {
+        batches.push([
+          { type: 'identify', sourceId: source, anonymousId: browser, userId: `user-${b % 8}`, at: (b * 53) % 2880 },
+          { type: 'track', sourceId: source, anonymousId: browser, at: (b * 59) % 2880 },
+        ]);
+      }
+    }
+    const results = await Promise.allSettled(batches.map((events) => writeBatch(db(), events)));
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect(await stored(db())).toEqual(await recomputed(db()));
+    const users = await sql<{ n: number }>`
+      select count(distinct customer_id) as n from identities where source_id = ${source} and kind = 'user'`.execute(db());
+    expect(users.rows[0]?.n).toBe(4);
+  });
+});
