@@ -79,8 +79,21 @@ export interface CustomerProfilesView {
   devices: ReadOnly<number>;
 }
 
+/**
+ * One row per customer, track event name and UTC day: when the customer first and last sent
+ * that event that day. Kept by triggers on `events`; read-only for everyone else.
+ */
+export interface CustomerEventDaysTable {
+  event: ReadOnly<string>;
+  customer_id: ReadOnly<string>;
+  day: ReadOnly<Date>;
+  first_at: ReadOnly<Date>;
+  last_at: ReadOnly<Date>;
+}
+
 /** The views marketers query (docs/sql.md). `funnel(...)` is a SQL function, called with `sql`. */
 export interface MarketingTables {
+  customer_event_days: CustomerEventDaysTable;
   orders: OrdersView;
   order_items: OrderItemsView;
   events_with_session: EventsWithSessionView;
