@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { Migrator, sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { migrateToLatest } from '../src/db/migrate.js';
+import { migrations } from '../src/db/migrations/index.js';
 import type { Database } from '../src/db/schema/database.js';
 import { forgetCustomer } from '../src/identity/forget.js';
 import { writeBatch, type TestEvent } from './identity-writer.js';
@@ -143,5 +145,43 @@ describe(`customer_event_days on ${testEngine}`, () => {
     const users = await sql<{ n: number }>`
       select count(distinct customer_id) as n from identities where source_id = ${source} and kind = 'user'`.execute(db());
     expect(users.rows[0]?.n).toBe(4);
+  });
+});
+
+describe(`the customer_event_days migration on ${testEngine}`, () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(() => database.close());
+
+  test('rolls back to the funnel over events, and applied again fills the roll-up from the events already stored', async () => {
+    const db = database.db;
+    const gus = randomUUID();
+    await insert(db, [
+      { customer: gus, event: 'Product Viewed', at: '2026-06-08T10:00:00Z' },
+      { customer: gus, event: 'Product Added', at: '2026-06-08T10:05:00Z' },
+    ]);
+    const funnelCounts = async () =>
+      (await sql<{ customers: number }>`
+        select customers from funnel(array['Product Viewed', 'Product Added'], '2026-06-08', '2026-06-09', '1 hour')`.execute(db)).rows.map((r) => r.customers);
+    expect(await funnelCounts()).toEqual([1, 1]);
+
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+    const down = await migrator.migrateDown();
+    expect(down.error).toBeUndefined();
+    expect(down.results?.map((r) => r.migrationName)).toEqual(['20261123T1200-customer-event-days']);
+    const table = await sql<{ name: string | null }>`select to_regclass('customer_event_days')::text as name`.execute(db);
+    expect(table.rows[0]?.name).toBeNull();
+    await insert(db, [{ customer: gus, event: 'Product Viewed', at: '2026-06-08T11:00:00Z' }]);
+    expect(await funnelCounts()).toEqual([1, 1]);
+
+    expect(await migrateToLatest(db)).toEqual(['20261123T1200-customer-event-days']);
+    expect(await stored(db)).toEqual(await recomputed(db));
+    expect((await stored(db)).map((r) => [r.event, r.first_at, r.last_at])).toEqual([
+      ['Product Added', '2026-06-08T10:05:00', '2026-06-08T10:05:00'],
+      ['Product Viewed', '2026-06-08T10:00:00', '2026-06-08T11:00:00'],
+    ]);
+    expect(await funnelCounts()).toEqual([1, 1]);
   });
 });
