@@ -92,43 +92,29 @@ export async function up(db: Kysely<any>): Promise<void> {
     end
     $fn$;
 
-    create function tally_event_days_changed() returns trigger
+    -- After an update (only rows whose event, customer or time changed) or a delete: the
+    -- days the rows left and the days they moved to are worked out again.
+    create function tally_event_days_moved() returns trigger
     language plpgsql as $fn$
     declare
       events text[];
       customers uuid[];
       days date[];
     begin
-      select array_agg(k.event), array_agg(k.customer_id), array_agg(k.day)
-        into events, customers, days
-        from (
-          select o.event, o.customer_id, (o."timestamp" at time zone 'UTC')::date as day
-            from before_change o join after_change n on n.id = o.id
-           where (o.event, o.customer_id, o."timestamp") is distinct from (n.event, n.customer_id, n."timestamp")
-          union
-          select n.event, n.customer_id, (n."timestamp" at time zone 'UTC')::date
-            from before_change o join after_change n on n.id = o.id
-           where (o.event, o.customer_id, o."timestamp") is distinct from (n.event, n.customer_id, n."timestamp")
-        ) k
-       where k.event is not null and k.customer_id is not null;
-      if events is not null then
-        perform tally_event_days_refresh(events, customers, days);
+      if tg_op = 'UPDATE' then
+        select array_agg(k.event), array_agg(k.customer_id), array_agg(k.day)
+          into events, customers, days
+          from (select m.event, m.customer_id, (m."timestamp" at time zone 'UTC')::date as day
+                  from before_change o join after_change n on n.id = o.id,
+                       lateral (values (o.event, o.customer_id, o."timestamp"), (n.event, n.customer_id, n."timestamp")) m(event, customer_id, "timestamp")
+                 where (o.event, o.customer_id, o."timestamp") is distinct from (n.event, n.customer_id, n."timestamp")) k
+         where k.event is not null and k.customer_id is not null;
+      else
+        select array_agg(o.event), array_agg(o.customer_id), array_agg((o."timestamp" at time zone 'UTC')::date)
+          into events, customers, days
+          from before_change o
+         where o.event is not null and o.customer_id is not null;
       end if;
-      return null;
-    end
-    $fn$;
-
-    create function tally_event_days_removed() returns trigger
-    language plpgsql as $fn$
-    declare
-      events text[];
-      customers uuid[];
-      days date[];
-    begin
-      select array_agg(k.event), array_agg(k.customer_id), array_agg(k.day)
-        into events, customers, days
-        from (select distinct r.event, r.customer_id, (r."timestamp" at time zone 'UTC')::date as day
-                from removed r where r.event is not null and r.customer_id is not null) k;
       if events is not null then
         perform tally_event_days_refresh(events, customers, days);
       end if;
@@ -139,9 +125,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     create trigger events_days_added after insert on events
       referencing new table as added for each statement execute function tally_event_days_added();
     create trigger events_days_changed after update on events
-      referencing old table as before_change new table as after_change for each statement execute function tally_event_days_changed();
+      referencing old table as before_change new table as after_change for each statement execute function tally_event_days_moved();
     create trigger events_days_removed after delete on events
-      referencing old table as removed for each statement execute function tally_event_days_removed();
+      referencing old table as before_change for each statement execute function tally_event_days_moved();
 
     insert into customer_event_days (event, customer_id, day, first_at, last_at)
     select event, customer_id, ("timestamp" at time zone 'UTC')::date, min("timestamp"), max("timestamp")
@@ -331,8 +317,7 @@ export async function down(db: Kysely<any>): Promise<void> {
     drop trigger events_days_removed on events;
     drop trigger events_days_changed on events;
     drop trigger events_days_added on events;
-    drop function tally_event_days_removed();
-    drop function tally_event_days_changed();
+    drop function tally_event_days_moved();
     drop function tally_event_days_refresh(text[], uuid[], date[]);
     drop function tally_event_days_added();
     drop table customer_event_days;
