@@ -4,7 +4,7 @@
  * a WebView, React Native or plain Node alike.
  */
 import { createConsent, NECESSARY, type Consent, type ConsentOptions, type ConsentState } from './consent.js';
-import { createDelivery, LOCK, type Delivery } from './delivery.js';
+import { createDelivery, type Delivery } from './delivery.js';
 import { ecommerceEvent, ECOMMERCE_HELPERS, type Ecommerce } from './ecommerce.js';
 import { memoryStorage, parse, read, remove, write, type Env, type KeyValueStorage } from './env.js';
 import { createIdentity, type Identity, type User } from './identity.js';
@@ -144,7 +144,7 @@ export function createTally(makeEnv: (options: Options) => Env, plugins: Plugin[
     } else if (consent.state().decided) {
       id.purge();
       delivery.move(storage, mem);
-      for (const k of [CONSENT, LOCK]) remove(storage, k);
+      remove(storage, CONSENT);
     }
     for (const [m, c] of held.splice(0)) release(m, c);
   };

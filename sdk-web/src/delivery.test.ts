@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { clearBrowserState, fakeNetwork, settle, testEnv, type FakeNetwork } from '../test/helpers.js';
 import { createTally, type Options } from './core.js';
-import { LEASE_MS, LOCK, QUEUE } from './delivery.js';
+import { LEASE_MS, QUEUE } from './delivery.js';
 import type { KeyValueStorage } from './env.js';
 
 let net: FakeNetwork;
@@ -10,7 +10,10 @@ const start = (o: Partial<Options> = {}, storage: KeyValueStorage = localStorage
   t.init({ writeKey: 'wk_test', host: 'https://c.test', ...o });
   return t;
 };
-const stored = (): { event?: string; messageId: string }[] => JSON.parse(localStorage.getItem(QUEUE) || '[]');
+/** The keys of the stored queues, one per tab that stored something. */
+const queues = () => Object.keys(localStorage).filter((k) => k.startsWith(QUEUE));
+/** Every stored event, whichever tab stored it (each queue is `[written at, ...events]`). */
+const stored = (): { event?: string; messageId: string }[] => queues().flatMap((k) => JSON.parse(localStorage.getItem(k)!).slice(1));
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -99,7 +102,7 @@ describe('retry', () => {
     await vi.advanceTimersByTimeAsync(8000);
     expect(net.requests).toHaveLength(5);
     expect(net.accepted().map((m) => m.event)).toEqual(['A']);
-    expect(localStorage.getItem(QUEUE)).toBeNull();
+    expect(queues()).toEqual([]);
     // the same message each time: the collector stores it once
     expect(new Set(net.requests.map((r) => r.body.batch[0]!.messageId)).size).toBe(1);
   });
@@ -136,7 +139,7 @@ describe('retry', () => {
     t.flush();
     await vi.advanceTimersByTimeAsync(120_000);
     expect(net.requests).toHaveLength(1);
-    expect(localStorage.getItem(QUEUE)).toBeNull();
+    expect(queues()).toEqual([]);
     expect(warn).toHaveBeenCalledWith('[tally] HTTP 400', 1);
     warn.mockRestore();
   });
@@ -157,18 +160,21 @@ describe('retry', () => {
   });
 
   it('sends the stored queue on the next page load', async () => {
-    const t = start();
+    let hide = () => {};
+    const t = createTally(testEnv(net, { onHide: (l) => void (hide = l) }));
+    t.init({ writeKey: 'wk_test', host: 'https://c.test' });
     net.respond(() => 'network error');
     t.track('Before reload');
     t.flush();
     await settle();
     expect(stored()).toHaveLength(1);
-    // a new page: a new tracker over the same storage
+    // a new page: the old one is hidden as it goes, then a new tracker over the same storage
+    hide();
     net.respond(() => ({ status: 200 }));
     start();
     await settle();
     expect(net.accepted().map((m) => m.event)).toEqual(['Before reload']);
-    expect(localStorage.getItem(QUEUE)).toBeNull();
+    expect(queues()).toEqual([]);
   });
 
   it('bounds the stored queue by count and by size, dropping the oldest and counting them', async () => {
@@ -187,7 +193,7 @@ describe('retry', () => {
     for (let i = 0; i < 8; i++) t2.track(`F${i}`, { pad: 'x'.repeat(1000) });
     t2.flush();
     await settle();
-    expect(localStorage.getItem(QUEUE)!.length).toBeLessThanOrEqual(5000);
+    expect(localStorage.getItem(queues()[0]!)!.length).toBeLessThanOrEqual(5000);
     expect(stored().at(-1)!.event).toBe('F7');
   });
 
@@ -209,7 +215,7 @@ describe('retry', () => {
     const kept = stored().map((m) => m.event);
     expect(kept.length).toBeGreaterThan(0);
     expect(kept.at(-1)).toBe('E9');
-    expect(localStorage.getItem(QUEUE)!.length).toBeLessThanOrEqual(quota);
+    expect(localStorage.getItem(queues()[0]!)!.length).toBeLessThanOrEqual(quota);
   });
 });
 
@@ -231,19 +237,39 @@ describe('two tabs', () => {
     await vi.advanceTimersByTimeAsync(3 * LEASE_MS);
     const events = net.accepted().map((m) => m.event);
     expect(events.sort()).toEqual(['From A', 'From B']);
-    expect(localStorage.getItem(QUEUE)).toBeNull();
+    expect(queues()).toEqual([]);
   });
 
-  it('waits while another live tab holds the lease, and reclaims the queue of a tab that closed', async () => {
-    // What a tab that then closed (or crashed) left behind: a stored batch and its lease.
-    localStorage.setItem(QUEUE, JSON.stringify([{ type: 'track', event: 'Left behind', messageId: 'm-1', anonymousId: 'a' }]));
-    localStorage.setItem(LOCK, `other-tab ${Date.now()}`);
+  it('each tab stores its failed batches under its own key, so two tabs failing at once lose nothing', async () => {
+    net.respond(() => 'network error');
+    const a = start();
+    const b = start();
+    a.track('From A');
+    b.track('From B');
+    a.flush();
+    b.flush();
+    await settle();
+    expect(queues()).toHaveLength(2);
+    expect(stored().map((m) => m.event).sort()).toEqual(['From A', 'From B']);
+  });
+
+  it("leaves a live tab's queue to it, and takes over the queue of a tab that went quiet", async () => {
+    // What another tab stored a moment ago, and then closed (or crashed) with.
+    localStorage.setItem(`${QUEUE}other-tab`, JSON.stringify([Date.now(), { type: 'track', event: 'Left behind', messageId: 'm-1', anonymousId: 'a' }]));
     start();
     await vi.advanceTimersByTimeAsync(LEASE_MS - 1);
     expect(net.requests).toHaveLength(0);
     await vi.advanceTimersByTimeAsync(1);
     expect(net.accepted().map((m) => m.messageId)).toEqual(['m-1']);
-    expect(localStorage.getItem(QUEUE)).toBeNull();
+    expect(queues()).toEqual([]);
+  });
+
+  it('takes over at once the queue of a tab that was hidden', async () => {
+    localStorage.setItem(`${QUEUE}hidden-tab`, JSON.stringify([0, { type: 'track', event: 'Left behind', messageId: 'm-2', anonymousId: 'a' }]));
+    start();
+    await settle();
+    expect(net.accepted().map((m) => m.messageId)).toEqual(['m-2']);
+    expect(queues()).toEqual([]);
   });
 });
 
@@ -283,7 +309,7 @@ describe('leaving the page', () => {
     await settle();
     expect(net.accepted().map((m) => m.event)).toEqual(['Last words', 'Goodbye']);
     expect(net.accepted().map((m) => m.messageId)).toEqual(net.requests[0]!.body.batch.map((m) => m.messageId));
-    expect(localStorage.getItem(QUEUE)).toBeNull();
+    expect(queues()).toEqual([]);
   });
 
   it('a tab switch: the page stays, the keepalive request is answered 2xx, and nothing is left stored or sent twice', async () => {
@@ -293,7 +319,7 @@ describe('leaving the page', () => {
     t.track('A');
     hide();
     await settle();
-    expect(localStorage.getItem(QUEUE)).toBeNull();
+    expect(queues()).toEqual([]);
     start();
     await vi.advanceTimersByTimeAsync(3 * LEASE_MS);
     expect(net.requests).toHaveLength(1);
@@ -313,7 +339,7 @@ describe('leaving the page', () => {
     net.respond(() => ({ status: 200 }));
     await vi.advanceTimersByTimeAsync(1000);
     expect(net.accepted().map((m) => m.event)).toEqual(['A']);
-    expect(localStorage.getItem(QUEUE)).toBeNull();
+    expect(queues()).toEqual([]);
   });
 
   it('stores nothing on the way out when consent forbids storage', async () => {

@@ -1,13 +1,16 @@
 /**
  * Delivery: batches in memory, posts them, and keeps what failed in storage (bounded) to be
- * retried with backoff by the one tab that holds the lease on the stored queue.
+ * retried with backoff. Each tab stores under a key of its own (`tally_queue.<tab>`) that no
+ * other live tab writes: a read-append-write of one shared key by two tabs at once can lose
+ * one tab's batch, since a browser shows one tab's storage writes to the others late. A tab
+ * that closed or went quiet leaves its key behind; the next tab to look takes it over.
  */
 import { parse, read, remove, write, type Env, type KeyValueStorage, type SendResult } from './env.js';
 import { bytes, chunk, envelope, ENVELOPE_BYTES, KEEPALIVE_BYTES, MAX_BATCH_BYTES, MAX_EVENT_BYTES } from './queue.js';
 
-export const QUEUE = 'tally_queue';
-export const LOCK = 'tally_lock';
-/** A tab that has not touched the lock for this long is gone or idle: another tab may take over. */
+/** Prefix of the stored queues' keys: `tally_queue.<tab>`, holding `[written at, ...events]`. */
+export const QUEUE = 'tally_queue.';
+/** A queue its tab has not written for this long is taken over by another tab (at once after its tab was hidden). */
 export const LEASE_MS = 20_000;
 /** Backoff of retries without Retry-After: 1 s doubling up to 60 s, with jitter (× 0.5–1). */
 export const RETRY_BASE_MS = 1000;
@@ -49,37 +52,63 @@ export function createDelivery(o: DeliveryOptions): Delivery {
   let inflight = false;
   let dropped = 0;
 
-  const load = (st: KeyValueStorage | undefined): string[] => {
-    const l = parse<unknown[]>(read(st, QUEUE));
-    return Array.isArray(l) ? l.map((e) => JSON.stringify(e)) : [];
+  const mine = QUEUE + o.tab;
+
+  /** A stored queue: when it was written, and its events. */
+  const stored = (st: KeyValueStorage | undefined, k = mine): [number, string[]] => {
+    const l = parse<unknown[]>(read(st, k));
+    return Array.isArray(l) ? [l[0] as number, l.slice(1).map((e) => JSON.stringify(e))] : [0, []];
   };
 
-  const save = (st: KeyValueStorage | undefined, list: string[]) => {
-    let total = list.reduce((n, e) => n + e.length + 1, 2);
+  /** Writes this tab's queue; `at` 0 lets another tab take it over at once. */
+  const save = (st: KeyValueStorage | undefined, list: string[], at = Date.now()) => {
+    let total = list.reduce((n, e) => n + e.length + 1, 20);
     let n = 0;
     while (list.length > o.maxQueue || total > o.maxQueueBytes) {
       total -= list.shift()!.length + 1;
       n++;
     }
     // A full quota: give up the oldest half until the rest fits.
-    while (list.length && !write(st, QUEUE, `[${list.join()}]`)) {
+    while (list.length && !write(st, mine, `[${[at, ...list].join()}]`)) {
       const k = (list.length + 1) >> 1;
       list = list.slice(k);
       n += k;
     }
-    if (!list.length) remove(st, QUEUE);
+    if (!list.length) remove(st, mine);
     if (n) o.log('queue full, dropped', (dropped += n));
   };
 
-  const persist = (events: string[]) => {
+  /** Rewrites this tab's stored queue. */
+  const update = (change: (list: string[]) => string[], at?: number) => {
     const st = o.store();
-    if (events.length) save(st, load(st).concat(events));
+    save(st, change(stored(st)[1]), at);
   };
 
+  const persist = (events: string[]) => update((l) => l.concat(events));
+
   const unstore = (events: string[]) => {
-    const st = o.store();
     const sent = new Set(events);
-    save(st, load(st).filter((e) => !sent.has(e)));
+    update((l) => l.filter((e) => !sent.has(e)));
+  };
+
+  /** Moves other tabs' queues from `from` into this tab's queue in `to`: all of them, or those left alone long enough. */
+  const adopt = (from: KeyValueStorage | undefined, to: KeyValueStorage | undefined, all?: boolean) => {
+    let waiting = false;
+    // This tab's own queue (found without listing, in a storage that cannot list), then the others.
+    const ks = [mine];
+    try {
+      for (let i = from!.length!; i--; ) ks.push(from!.key!(i)!);
+    } catch {}
+    for (const k of ks) {
+      const [at, l] = stored(from, k);
+      if (k.startsWith(QUEUE) && l.length && (all || k != mine)) {
+        if (all || Date.now() - at >= LEASE_MS) {
+          remove(from, k);
+          save(to, stored(to)[1].concat(l));
+        } else waiting = true;
+      }
+    }
+    return waiting;
   };
 
   const schedule = (after?: number | null) => {
@@ -114,25 +143,14 @@ export function createDelivery(o: DeliveryOptions): Delivery {
       });
   };
 
-  const lease = (st: KeyValueStorage | undefined) => {
-    const [who, at] = (read(st, LOCK) || '').split(' ');
-    if (who && who != o.tab && Date.now() - Number(at) < LEASE_MS) return false;
-    const mine = `${o.tab} ${Date.now()}`;
-    return !write(st, LOCK, mine) || read(st, LOCK) == mine;
-  };
-
-  const unlock = (st: KeyValueStorage | undefined) => {
-    if (read(st, LOCK)?.startsWith(o.tab)) remove(st, LOCK);
-  };
-
   const drain = () => {
     clearTimeout(retryTimer);
     if (inflight) return;
     const st = o.store();
-    const list = load(st);
-    if (!list.length) return unlock(st);
-    // Another live tab sends the stored queue; look again when its lease would have run out.
-    if (!lease(st)) return void (retryTimer = setTimeout(drain, LEASE_MS));
+    // Another live tab sends its own queue; look again when it would have been left long enough.
+    if (adopt(st, st)) retryTimer = setTimeout(drain, LEASE_MS);
+    const list = stored(st)[1];
+    if (!list.length) return;
     inflight = true;
     void post(chunk(list, MAX_BATCH_BYTES - ENVELOPE_BYTES)[0]!, false, true).then((done) => {
       inflight = false;
@@ -145,17 +163,19 @@ export function createDelivery(o: DeliveryOptions): Delivery {
     timer = undefined;
     const events = q;
     q = [];
-    // While the collector is failing, new events join the stored queue instead of hammering it.
-    if (Date.now() < backoffUntil) return persist(events);
-    const groups = chunk(events, (unloading ? KEEPALIVE_BYTES : MAX_BATCH_BYTES) - ENVELOPE_BYTES);
+    const failing = Date.now() < backoffUntil;
     if (unloading) {
       // The page is going: one request within the keepalive budget, the rest for the next page.
       // All of it is stored first, since a keepalive request that fails after the page is gone
       // has no one left to retry it; an answer that still arrives (a tab switch) unstores it.
+      // Stored as left alone, so that the next tab or page takes it over at once.
+      update((l) => l.concat(events), 0);
+      const first = chunk(events, KEEPALIVE_BYTES - ENVELOPE_BYTES)[0];
+      if (first && !failing) void post(first, true, true);
+    } else if (failing) {
+      // While the collector is failing, new events join the stored queue instead of hammering it.
       persist(events);
-      if (groups[0]) void post(groups[0], true, true);
-      unlock(o.store());
-    } else for (const g of groups) void post(g, true);
+    } else for (const g of chunk(events, MAX_BATCH_BYTES - ENVELOPE_BYTES)) void post(g, true);
   };
 
   return {
@@ -169,11 +189,7 @@ export function createDelivery(o: DeliveryOptions): Delivery {
     flush,
     drain,
     move(from, to) {
-      const l = load(from);
-      if (l.length && from != to) {
-        remove(from, QUEUE);
-        save(to, load(to).concat(l));
-      }
+      if (from != to) adopt(from, to, true);
     },
   };
 }

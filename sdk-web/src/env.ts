@@ -9,6 +9,9 @@ export interface KeyValueStorage {
   getItem(key: string): string | null | undefined;
   setItem(key: string, value: string): void;
   removeItem(key: string): void;
+  /** With `key`, lists what is stored, so that a tab finds the queues other tabs left behind. */
+  readonly length?: number;
+  key?(index: number): string | null;
 }
 
 /** What the collector answered: the HTTP status (0 for a network error) and `Retry-After` in seconds. */

@@ -164,7 +164,7 @@ describe(`the script tag in Chromium against the collector on ${testEngine}`, ()
     try {
       const anonymousId = await shop(site.url, async (page) => {
         // Let a batch fail and be stored, then bring the collector up while the page is still open.
-        await page.waitForFunction(() => (localStorage.getItem('tally_queue') || '[]').length > 2, undefined, { timeout: 15_000 });
+        await page.waitForFunction(() => Object.keys(localStorage).some((k) => k.startsWith('tally_queue.')), undefined, { timeout: 15_000 });
         collector = await startCollector(database, port, built.tally);
       });
       const stored = await rows(database, anonymousId, EXPECTED.length);
