@@ -1,5 +1,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { WriterClosedError } from './ingest/group-commit-writer.js';
+import { DatabaseUnavailableError, RequestWriteError } from './ingest/write-failure.js';
 
 /**
  * The one error type of the HTTP surface: a status, a stable machine-readable code and a
@@ -28,6 +30,25 @@ export function databaseUnavailable(cause?: unknown): ApiError {
   });
   if (cause !== undefined) error.cause = cause;
   return error;
+}
+
+/**
+ * The answer to a request the writer did not store (docs/design.md §2): 503 with Retry-After
+ * only when sending it again later can succeed (the database unreachable, the collector
+ * shutting down); 500 `write_failed` when the request fails on its own, which sending it
+ * unchanged would repeat.
+ *
+ * @example
+ * try { await writer.write(request); } catch (error) { throw writeRefused(error); }
+ */
+export function writeRefused(error: unknown): ApiError {
+  if (error instanceof WriterClosedError) {
+    return new ApiError(503, 'shutting_down', 'the collector is shutting down; nothing was stored, retry later', { 'Retry-After': '1' });
+  }
+  if (error instanceof DatabaseUnavailableError) return databaseUnavailable(error.cause);
+  const refused = new ApiError(500, 'write_failed', 'the database refused to store this request; nothing of it was stored, and sending it unchanged will fail again');
+  refused.cause = error instanceof RequestWriteError ? error.cause : error;
+  return refused;
 }
 
 /**

@@ -1,3 +1,6 @@
+import type { FlushStats } from './ingest/group-commit-writer.js';
+import { describeWriteFailure } from './ingest/write-failure.js';
+
 type Labels = Record<string, string>;
 
 export class Counter {
@@ -57,7 +60,11 @@ export function createMetrics(queueDepth: () => number = () => 0) {
     rejected: new Counter('tally_events_rejected_total', 'Events refused into rejected_events, by reason.'),
     duplicates: new Counter('tally_events_duplicate_total', 'Events whose messageId was already stored for their source.'),
     requests: new Counter('tally_requests_total', 'Ingestion requests answered, by status code.'),
-    writeFailures: new Counter('tally_write_failures_total', 'Write transactions that failed (their requests got 503).'),
+    writeFailures: new Counter('tally_write_failures_total', 'Group write transactions that failed, by kind: unavailable (their requests got 503) or statement.'),
+    writeIsolated: new Counter(
+      'tally_write_isolated_total',
+      'After a statement failure: requests that failed again alone (outcome="request_failed") and events set aside as write_failed (outcome="event_failed").',
+    ),
     writeBatchSize: new Histogram('tally_write_batch_size', 'Rows (events and rejected events) per write transaction.', [
       1, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000,
     ]),
@@ -65,12 +72,14 @@ export function createMetrics(queueDepth: () => number = () => 0) {
       0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
     ]),
     /** Records one write transaction (the group-commit writer's `onFlush`). */
-    recordFlush(stats: { events: number; seconds: number; ok: boolean; error?: unknown }): void {
+    recordFlush(stats: FlushStats): void {
       metrics.writeBatchSize.observe(stats.events);
       metrics.writeSeconds.observe(stats.seconds);
       if (!stats.ok) {
-        metrics.writeFailures.inc();
-        logWriteFailure(stats.error);
+        metrics.writeFailures.inc({ kind: stats.failure ?? 'statement' });
+        metrics.writeIsolated.inc({ outcome: 'request_failed' }, stats.failedRequests ?? 0);
+        metrics.writeIsolated.inc({ outcome: 'event_failed' }, stats.failedEvents ?? 0);
+        logWriteFailure(stats);
       }
     },
     render(): string {
@@ -79,7 +88,7 @@ export function createMetrics(queueDepth: () => number = () => 0) {
         '# TYPE tally_write_queue_depth gauge',
         `tally_write_queue_depth ${queueDepth()}`,
       ].join('\n');
-      const parts = [metrics.accepted, metrics.rejected, metrics.duplicates, metrics.requests, metrics.writeFailures];
+      const parts = [metrics.accepted, metrics.rejected, metrics.duplicates, metrics.requests, metrics.writeFailures, metrics.writeIsolated];
       return [...parts.map((c) => c.render()), metrics.writeBatchSize.render(), metrics.writeSeconds.render(), gauge].join('\n\n') + '\n';
     },
   };
@@ -94,12 +103,20 @@ function labelText(labels: Labels): string {
   return `{${entries.map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
 }
 
-let lastFailureLog = 0;
+const lastFailureLog = new Map<string, number>();
 
-/** Logs a failed write, at most one line every five seconds (an outage fails every transaction). */
-export function logWriteFailure(error: unknown): void {
+/**
+ * Logs a failed group write, at most one line of each kind every five seconds (an outage
+ * fails every transaction): its SQLSTATE and message, never the rows' values.
+ */
+export function logWriteFailure(stats: FlushStats): void {
+  const kind = stats.failure ?? 'statement';
   const now = Date.now();
-  if (now - lastFailureLog < 5_000) return;
-  lastFailureLog = now;
-  console.error(`tally-collector: write failed, answering 503: ${error instanceof Error ? error.message : String(error)}`);
+  if (now - (lastFailureLog.get(kind) ?? 0) < 5_000) return;
+  lastFailureLog.set(kind, now);
+  const what =
+    kind === 'unavailable'
+      ? 'database unavailable, answering 503'
+      : `a statement failed; requests written again one at a time (${stats.failedRequests ?? 0} of ${stats.requests} failed alone, ${stats.failedEvents ?? 0} events set aside as write_failed)`;
+  console.error(`tally-collector: write failed, ${what}: ${describeWriteFailure(stats.error)}`);
 }

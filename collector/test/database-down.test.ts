@@ -47,6 +47,6 @@ describe(`database unreachable on ${testEngine}`, () => {
     expect(await stored(ids)).toBe(4);
     expect((await app.request('/readyz')).status).toBe(200);
     const metrics = await (await app.request('/metrics')).text();
-    expect(metrics).toMatch(/tally_write_failures_total [1-9]/);
+    expect(metrics).toMatch(/tally_write_failures_total\{kind="unavailable"\} [1-9]/);
   });
 });

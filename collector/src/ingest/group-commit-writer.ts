@@ -1,8 +1,15 @@
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Database as Tables } from '../db/schema/database.js';
 import { resolveIdentities, type StitchInput } from '../identity/stitch.js';
 import type { EventRecord, RejectedRecord } from './records.js';
 import { storableText } from './storable.js';
+import {
+  classifyWriteFailure,
+  DatabaseUnavailableError,
+  describeWriteFailure,
+  RequestWriteError,
+  type WriteFailureKind,
+} from './write-failure.js';
 
 /** What one request asks to have stored. */
 export interface WriteRequest {
@@ -14,11 +21,24 @@ export interface WriteRequest {
 export interface WriteResult {
   accepted: number;
   duplicates: number;
+  /** Events that failed to be written even alone, now in `rejected_events` as `write_failed` (docs/design.md §2). */
+  failed: FailedEvent[];
+}
+
+/** An event of a request that no statement would take, set aside into `rejected_events`. */
+export interface FailedEvent {
+  /** Its position in the request's `events`. */
+  position: number;
+  messageId: string;
 }
 
 /** Something that stores requests durably; the collector's only path to the `events` table. */
 export interface EventWriter {
-  /** Resolves after the transaction holding the request's rows commits; rejects when it fails. */
+  /**
+   * Resolves after the transaction holding the request's rows commits. Rejects with
+   * `DatabaseUnavailableError` when the database could not take it now, `RequestWriteError`
+   * when the request fails on its own, `WriterClosedError` after `drain()`.
+   */
   write(request: WriteRequest): Promise<WriteResult>;
   /** Events waiting for a transaction or inside one not yet committed. */
   readonly queueDepth: number;
@@ -35,9 +55,15 @@ export interface FlushStats {
   events: number;
   requests: number;
   seconds: number;
+  /** Whether the group's transaction committed. */
   ok: boolean;
-  /** Why the transaction failed, when it did. */
+  /** Why the group's transaction failed, when it did. */
   error?: unknown;
+  /** What the failure meant: every request answered 503, or the requests written again one at a time. */
+  failure?: WriteFailureKind;
+  /** After a statement failure: requests that failed again alone, and their events set aside as `write_failed`. */
+  failedRequests?: number;
+  failedEvents?: number;
 }
 
 export interface GroupCommitWriterOptions {
@@ -79,8 +105,10 @@ const insertRejected = (rowsJson: string) => sql`
 /**
  * Group commit: requests in flight are written together, one transaction for all of them,
  * whenever a connection is free (so a busy collector writes big transactions and an idle one
- * writes at once). Each request's promise settles only after that transaction commits; if it
- * fails, every request in it is rejected and nothing of them is acknowledged.
+ * writes at once). Each request's promise settles only after that transaction commits
+ * (docs/design.md §2). When the database is unreachable every request in it is rejected as
+ * unavailable and nothing of them is acknowledged; when a statement fails, the requests are
+ * written again one at a time, so that only the one that caused it is refused.
  *
  * In the transaction: identities are stitched, events inserted with their customer
  * (a `(source_id, message_id)` already stored, or repeated within the transaction, counts as a
@@ -129,19 +157,24 @@ export function createGroupCommitWriter(options: GroupCommitWriterOptions): Even
     const size = batch.reduce((n, p) => n + p.request.events.length + p.request.rejected.length, 0);
     inFlightEvents += size;
     const started = performance.now();
-    let ok = false;
-    let failure: unknown;
+    const stats: FlushStats = { events: size, requests: batch.length, seconds: 0, ok: false };
     try {
       const results = await writeTransaction(options.db, batch.map((p) => p.request));
-      ok = true;
+      stats.ok = true;
       batch.forEach((pending, i) => pending.resolve(results[i]!));
     } catch (error) {
-      failure = error;
-      for (const pending of batch) pending.reject(error);
+      stats.error = error;
+      stats.failure = classifyWriteFailure(error);
+      if (stats.failure === 'unavailable') {
+        for (const pending of batch) pending.reject(new DatabaseUnavailableError(error));
+      } else {
+        Object.assign(stats, await writeOneAtATime(options.db, batch, error));
+      }
     } finally {
       active--;
       inFlightEvents -= size;
-      options.onFlush?.({ events: size, requests: batch.length, seconds: (performance.now() - started) / 1000, ok, error: failure });
+      stats.seconds = (performance.now() - started) / 1000;
+      options.onFlush?.(stats);
       schedule();
       if (active === 0 && queue.length === 0) idleWaiters.splice(0).forEach((wake) => wake());
     }
@@ -167,13 +200,104 @@ export function createGroupCommitWriter(options: GroupCommitWriterOptions): Even
   };
 }
 
-async function writeTransaction(db: Kysely<Tables>, requests: readonly WriteRequest[]): Promise<WriteResult[]> {
+/**
+ * After a statement failed in a group's transaction (docs/design.md §2): each request is
+ * written again in a transaction of its own, so that the requests that did not cause the
+ * failure commit. A request that fails alone has its events written one at a time; those
+ * that fail alone go to `rejected_events` as `write_failed` and the request is answered with
+ * them listed, so its sender does not send them again and again. Once the database proves
+ * unreachable, the requests not yet written are refused as unavailable.
+ */
+async function writeOneAtATime(
+  db: Kysely<Tables>,
+  batch: readonly Pending[],
+  groupError: unknown,
+): Promise<Pick<FlushStats, 'failedRequests' | 'failedEvents'>> {
+  let failedRequests = 0;
+  let failedEvents = 0;
+  let unavailable: unknown;
+  for (const pending of batch) {
+    if (unavailable !== undefined) {
+      pending.reject(new DatabaseUnavailableError(unavailable));
+      continue;
+    }
+    try {
+      // A request alone in the group already failed alone.
+      const knownFailure = batch.length === 1 ? groupError : undefined;
+      const result = await writeAlone(db, pending.request, knownFailure);
+      if (result.failed.length > 0) failedRequests++;
+      failedEvents += result.failed.length;
+      pending.resolve(result);
+    } catch (error) {
+      if (error instanceof DatabaseUnavailableError) unavailable = error.cause;
+      else failedRequests++;
+      pending.reject(error);
+    }
+  }
+  return { failedRequests, failedEvents };
+}
+
+async function writeAlone(db: Kysely<Tables>, request: WriteRequest, knownFailure: unknown): Promise<WriteResult> {
+  const unavailable = (error: unknown) => classifyWriteFailure(error) === 'unavailable';
+  let failure = knownFailure;
+  if (failure === undefined) {
+    try {
+      return (await writeTransaction(db, [request]))[0]!;
+    } catch (error) {
+      if (unavailable(error)) throw new DatabaseUnavailableError(error);
+      failure = error;
+    }
+  }
+  // Without events, what failed was the request's refused rows: nothing to set aside.
+  if (request.events.length === 0) throw new RequestWriteError(failure);
+  // One transaction for the request, each event under a savepoint: the events that fail alone
+  // are set aside, and either all the rest commits with them or nothing of the request does.
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const result: WriteResult = { accepted: 0, duplicates: 0, failed: [] };
+      const setAside: RejectedRecord[] = [];
+      for (const [position, event] of request.events.entries()) {
+        let error: unknown = request.events.length === 1 && request.rejected.length === 0 ? failure : undefined;
+        if (error === undefined) {
+          await sql`savepoint tally_event`.execute(trx);
+          try {
+            const [one] = await writeTransaction(db, [{ events: [event], rejected: [] }], trx);
+            await sql`release savepoint tally_event`.execute(trx);
+            result.accepted += one!.accepted;
+            result.duplicates += one!.duplicates;
+            continue;
+          } catch (caught) {
+            if (unavailable(caught)) throw caught;
+            await sql`rollback to savepoint tally_event`.execute(trx);
+            error = caught;
+          }
+        }
+        result.failed.push({ position, messageId: event.message_id });
+        setAside.push({
+          source_id: event.source_id,
+          message_id: event.message_id,
+          reason: 'write_failed',
+          errors: [describeWriteFailure(error)],
+          payload: JSON.stringify(event),
+          received_at: event.received_at,
+        });
+      }
+      await writeTransaction(db, [{ events: [], rejected: [...request.rejected, ...setAside] }], trx);
+      return result;
+    });
+  } catch (error) {
+    throw unavailable(error) ? new DatabaseUnavailableError(error) : new RequestWriteError(error);
+  }
+}
+
+/** Writes requests in one transaction: its own, or `outer` when given (whose owner commits it). */
+async function writeTransaction(db: Kysely<Tables>, requests: readonly WriteRequest[], outer?: Transaction<Tables>): Promise<WriteResult[]> {
   // Within one transaction the first copy of a (source, messageId) is written; later copies
   // are duplicates of their own requests.
   const firstSeen = new Map<string, number>();
   const unique: EventRecord[] = [];
   const owner: number[] = [];
-  const results = requests.map(() => ({ accepted: 0, duplicates: 0 }));
+  const results = requests.map((): WriteResult => ({ accepted: 0, duplicates: 0, failed: [] }));
   requests.forEach((request, r) => {
     for (const event of request.events) {
       const key = `${event.source_id}\n${event.message_id}`;
@@ -188,7 +312,7 @@ async function writeTransaction(db: Kysely<Tables>, requests: readonly WriteRequ
   });
   const rejected = requests.flatMap((request) => request.rejected);
 
-  await db.transaction().execute(async (trx) => {
+  await inTransaction(db, outer, async (trx) => {
     // Two statements per transaction: the identity read (with its locks), then one statement
     // holding the identity writes, the events and the refused events as `with` clauses.
     const { customerIds, pendingWrites } =
@@ -219,6 +343,10 @@ async function writeTransaction(db: Kysely<Tables>, requests: readonly WriteRequ
     });
   });
   return results;
+}
+
+function inTransaction<T>(db: Kysely<Tables>, outer: Transaction<Tables> | undefined, work: (trx: Transaction<Tables>) => Promise<T>): Promise<T> {
+  return outer ? work(outer) : db.transaction().execute(work);
 }
 
 function toStitchInput(event: EventRecord): StitchInput {

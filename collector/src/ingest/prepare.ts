@@ -19,6 +19,8 @@ export interface PreparedItems {
   rejected: RejectedRecord[];
   /** The same refusals, in request order, as the response names them. */
   rejectedItems: RejectedItem[];
+  /** The item index of each of `events`. */
+  eventIndexes: number[];
 }
 
 export interface PrepareOptions {
@@ -45,7 +47,7 @@ const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
  * const { events, rejected, rejectedItems } = prepareItems(body.batch, { source, request, skewThresholdMs: 60_000, pathPrefix: 'batch' });
  */
 export function prepareItems(items: readonly unknown[], options: PrepareOptions): PreparedItems {
-  const prepared: PreparedItems = { events: [], rejected: [], rejectedItems: [] };
+  const prepared: PreparedItems = { events: [], rejected: [], rejectedItems: [], eventIndexes: [] };
   const receivedAt = options.request.receivedAt.toISOString();
   items.forEach((item, index) => {
     const reject = (reason: RejectionReason, errors: string[]) => {
@@ -77,6 +79,7 @@ export function prepareItems(items: readonly unknown[], options: PrepareOptions)
     prepared.events.push(
       enrichEvent(message, options.request, { sourceId: options.source.id, skewThresholdMs: options.skewThresholdMs }),
     );
+    prepared.eventIndexes.push(index);
   });
   return prepared;
 }

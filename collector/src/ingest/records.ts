@@ -14,8 +14,11 @@ export type EventRecord = { [K in TextColumn]: EventsTable[K] } & { [K in Instan
   [K in OptionalInstant]: string | null;
 } & { [K in JsonColumn]: Record<string, unknown> };
 
-/** Why an event was refused; the codes are stable and stored in `rejected_events.reason`. */
-export type RejectionReason = 'schema' | 'too_large' | 'consent' | 'unstorable';
+/**
+ * Why an event was refused; the codes are stable and stored in `rejected_events.reason`.
+ * `write_failed`: valid, but the database refused to store it even alone (docs/design.md §2).
+ */
+export type RejectionReason = 'schema' | 'too_large' | 'consent' | 'unstorable' | 'write_failed';
 
 /** One refused event, kept with its reason and raw payload for `rejected_events`. */
 export interface RejectedRecord {

@@ -1,12 +1,12 @@
 import { MAX_BATCH_BYTES, parseBatch } from '@tally/schemas';
 import type { Context, Hono } from 'hono';
 import type { CollectorEnv, RouteDeps } from '../app-context.js';
-import { ApiError, databaseUnavailable } from '../errors.js';
+import { ApiError, writeRefused } from '../errors.js';
 import { clientAddress } from '../ingest/client-ip.js';
-import { WriterClosedError } from '../ingest/group-commit-writer.js';
 import { parseJson } from '../ingest/parse-json.js';
 import { prepareItems } from '../ingest/prepare.js';
 import { readBody } from '../ingest/read-body.js';
+import { withWriteFailures } from '../ingest/write-failure.js';
 import { authenticateSource, findSource, writeKeyFromHeader } from '../source-auth.js';
 
 /** The single-message endpoints, long and short (Segment's browser SDK uses the short ones). */
@@ -23,7 +23,8 @@ const SINGLE_PATHS = {
  * `POST /v1/batch` (`/v1/b`) and the single-message endpoints, wire-compatible with the
  * Segment HTTP tracking API. Answers `200 { accepted, duplicates, rejected: [{ index,
  * messageId, reason, message }] }` once every event is committed to `events` or
- * `rejected_events`; `503` with `Retry-After` when the database did not take them.
+ * `rejected_events`; `503` with `Retry-After` when the database could not be reached, `500`
+ * when the request failed on its own (docs/design.md §2).
  *
  * @example
  * registerIngestRoutes(app, deps);
@@ -85,15 +86,13 @@ async function ingest(c: Context<CollectorEnv>, deps: RouteDeps, kind: string): 
   try {
     result = await deps.writer.write({ events: prepared.events, rejected: prepared.rejected });
   } catch (error) {
-    if (error instanceof WriterClosedError) {
-      throw new ApiError(503, 'shutting_down', 'the collector is shutting down; nothing was stored, retry later', { 'Retry-After': '1' });
-    }
-    throw databaseUnavailable(error);
+    throw writeRefused(error);
   }
+  const rejected = withWriteFailures(prepared, result.failed);
 
   const { metrics } = deps;
   metrics.accepted.inc({ source: source.id }, result.accepted);
   metrics.duplicates.inc({ source: source.id }, result.duplicates);
-  for (const item of prepared.rejectedItems) metrics.rejected.inc({ reason: item.reason });
-  return c.json({ accepted: result.accepted, duplicates: result.duplicates, rejected: prepared.rejectedItems });
+  for (const item of rejected) metrics.rejected.inc({ reason: item.reason });
+  return c.json({ accepted: result.accepted, duplicates: result.duplicates, rejected });
 }
