@@ -1,3 +1,4 @@
+import { clampInstant, isAcceptedInstant } from '@tally/schemas';
 import { UAParser } from 'ua-parser-js';
 import { truncateIp } from './client-ip.js';
 import type { EventRecord } from './records.js';
@@ -20,7 +21,7 @@ export interface EnrichOptions {
 type Json = Record<string, unknown>;
 
 /**
- * Turns a validated message into an `events` row: server `received_at`, the corrected
+ * Turns a validated message into an `events` row (docs/design.md §1, §5): server `received_at`, the corrected
  * timestamp (the client's kept in `original_timestamp`), browser/OS/device from the user
  * agent, the client IP truncated (also inside the stored context), and the page and UTM
  * fields lifted into columns.
@@ -102,14 +103,10 @@ export function correctTimestamp(timestamp: Date | undefined, sentAt: Date | und
   if (sentAt && Math.abs(receivedAt.getTime() - sentAt.getTime()) > thresholdMs) {
     corrected = receivedAt.getTime() - (sentAt.getTime() - timestamp.getTime());
   }
-  return new Date(Math.max(STORABLE_FROM, Math.min(corrected, receivedAt.getTime())));
+  // A shift by a far-future `sentAt` can land before year 1: kept inside the accepted range
+  // (docs/design.md §1), so that one such event can never abort a write shared with others.
+  return new Date(clampInstant(Math.min(corrected, receivedAt.getTime())));
 }
-
-// Postgres stores instants from 4713 BC, but not year 0 in ISO form nor a shift that a far
-// future `sentAt` can produce; clients' instants outside years 1–9999 are not stored, so
-// that one such event can never abort a write transaction shared with other requests.
-const STORABLE_FROM = Date.parse('0001-01-01T00:00:00Z');
-const STORABLE_UNTIL = Date.parse('9999-12-31T23:59:59.999Z');
 
 export interface UserAgentFields {
   browser: string | null;
@@ -150,7 +147,7 @@ export function parseUserAgent(userAgent: string | undefined): UserAgentFields {
 function instant(value: unknown): Date | undefined {
   if (typeof value !== 'string') return undefined;
   const ms = Date.parse(value);
-  return Number.isNaN(ms) || ms < STORABLE_FROM || ms > STORABLE_UNTIL ? undefined : new Date(ms);
+  return Number.isNaN(ms) || !isAcceptedInstant(ms) ? undefined : new Date(ms);
 }
 
 function text(value: unknown): string | null {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { parseMessage } from '@tally/schemas';
+import { isAcceptedInstant, parseMessage } from '@tally/schemas';
 import type { Source } from '../config.js';
 import { decideConsent } from './consent.js';
 import { enrichEvent, type RequestFacts } from './enrich.js';
@@ -34,9 +34,6 @@ export interface PrepareOptions {
   /** Prefix of error paths: `batch` for a batch request, '' for a single message. */
   pathPrefix: string;
 }
-
-const EARLIEST = Date.UTC(1, 0, 1);
-const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /**
  * Validates, checks consent and storability of, and enriches each item of a request on its
@@ -109,7 +106,8 @@ function checkInstants(message: Record<string, unknown>, path: string): string |
     const ms = Date.parse(value);
     const where = path ? `${path}.${field}` : field;
     if (Number.isNaN(ms)) return `${where}: "${value}" is not a real date-time`;
-    if (ms < EARLIEST || ms > LATEST) return `${where}: "${value}" lies outside the years 0001–9999`;
+    // docs/design.md §1: the accepted time range is defined once, in @tally/schemas.
+    if (!isAcceptedInstant(ms)) return `${where}: "${value}" lies outside the years 0001–9999`;
   }
   return undefined;
 }
