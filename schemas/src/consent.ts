@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { decideConsent } from './consent-decision.js';
 
 /**
  * The consent state an event was recorded under, in Segment's shape
@@ -17,36 +18,14 @@ export const Consent = z.looseObject({
 export type Consent = z.infer<typeof Consent>;
 
 /**
- * The category an event needs when its consent object names none.
- *
- * @example
- * const category = consent.category ?? DEFAULT_CONSENT_CATEGORY;
- */
-export const DEFAULT_CONSENT_CATEGORY = 'analytics';
-
-/**
- * The category that is always allowed, whatever the preferences say.
- *
- * @example
- * consentGranted({ categoryPreferences: {}, category: ALWAYS_ALLOWED_CATEGORY }); // true
- */
-export const ALWAYS_ALLOWED_CATEGORY = 'necessary';
-
-/**
- * Whether a consent state allows the event it travels with: the event's category
- * (`analytics` when unnamed) must be granted (`true`) in `categoryPreferences`; the
- * `necessary` category always is. Category names match case-insensitively, since
- * consent managers write `Analytics` as often as `analytics`.
+ * Whether a consent state allows the event it travels with when nothing is allowed without a
+ * grant: `decideConsent` in `opt-in` mode, the one consent rule (case-insensitive categories,
+ * `analytics` by default, `necessary` always allowed).
  *
  * @example
  * consentGranted({ categoryPreferences: { analytics: true, marketing: false } }); // true
  * consentGranted({ categoryPreferences: { analytics: true, marketing: false }, category: 'marketing' }); // false
  */
 export function consentGranted(consent: Consent): boolean {
-  const category = (consent.category ?? DEFAULT_CONSENT_CATEGORY).toLowerCase();
-  if (category === ALWAYS_ALLOWED_CATEGORY) return true;
-  for (const [name, granted] of Object.entries(consent.categoryPreferences)) {
-    if (name.toLowerCase() === category) return granted === true;
-  }
-  return false;
+  return decideConsent('opt-in', { consent }).allowed;
 }

@@ -1,4 +1,5 @@
-export { ALWAYS_ALLOWED_CATEGORY, Consent, consentGranted, DEFAULT_CONSENT_CATEGORY } from './consent.js';
+export { Consent, consentGranted } from './consent.js';
+export { ALWAYS_ALLOWED_CATEGORY, type ConsentDecision, type ConsentMode, decideConsent, DEFAULT_CONSENT_CATEGORY } from './consent-decision.js';
 export { Context, ContextCampaign, ContextLibrary, ContextPage, ContextScreen } from './context.js';
 export { absentWhenNull, Integer, Integrations, IsoDateTime, MessageId, OptionalIdentifier, Properties } from './common.js';
 export { TrackEvent } from './track.js';

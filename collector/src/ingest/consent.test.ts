@@ -1,24 +1,27 @@
 import { describe, expect, test } from 'vitest';
-import { decideConsent } from './consent.js';
+import type { Source } from '../config.js';
+import { prepareItems } from './prepare.js';
 
-const consent = (categoryPreferences: Record<string, boolean>, category?: string) => ({ consent: { categoryPreferences, category } });
-
-describe('decideConsent', () => {
-  test('opt-out refuses only a denied category', () => {
-    expect(decideConsent('opt-out', undefined).allowed).toBe(true);
-    expect(decideConsent('opt-out', consent({ analytics: true })).allowed).toBe(true);
-    expect(decideConsent('opt-out', consent({ analytics: false })).allowed).toBe(false);
-    expect(decideConsent('opt-out', consent({ analytics: true, marketing: false }, 'marketing')).allowed).toBe(false);
+const source = (consentMode: Source['consentMode']): Source => ({ id: 'shop', writeKey: 'wk', allowedOrigins: ['*'], consentMode });
+const event = (consent: unknown) => ({ type: 'track', event: 'Viewed', messageId: 'm1', anonymousId: 'a1', context: { consent } });
+const prepare = (mode: Source['consentMode'], consent: unknown) =>
+  prepareItems([event(consent)], {
+    source: source(mode),
+    request: { receivedAt: new Date('2026-03-01T12:00:00Z'), ip: undefined, userAgent: undefined },
+    skewThresholdMs: 60_000,
+    pathPrefix: 'batch',
   });
 
-  test('opt-in stores only a granted category', () => {
-    expect(decideConsent('opt-in', undefined).allowed).toBe(false);
-    expect(decideConsent('opt-in', consent({ marketing: true })).allowed).toBe(false);
-    expect(decideConsent('opt-in', consent({ analytics: true })).allowed).toBe(true);
+describe('the collector applies the consent decision of @tally/schemas', () => {
+  test('category names match case-insensitively, as consentGranted always did', () => {
+    expect(prepare('opt-in', { categoryPreferences: { Analytics: true } }).events).toHaveLength(1);
+    expect(prepare('opt-in', { categoryPreferences: { analytics: true }, category: 'Analytics' }).events).toHaveLength(1);
+    expect(prepare('opt-out', { categoryPreferences: { Marketing: false }, category: 'marketing' }).events).toHaveLength(0);
   });
 
-  test('necessary is always allowed', () => {
-    expect(decideConsent('opt-in', consent({}, 'necessary')).allowed).toBe(true);
-    expect(decideConsent('opt-out', consent({ necessary: false }, 'necessary')).allowed).toBe(true);
+  test('opt-in stores nothing without a grant; opt-out everything not denied', () => {
+    expect(prepare('opt-in', { categoryPreferences: { marketing: true } }).events).toHaveLength(0);
+    expect(prepare('opt-in', undefined).events).toHaveLength(0);
+    expect(prepare('opt-out', undefined).events).toHaveLength(1);
   });
 });
