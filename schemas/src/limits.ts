@@ -1,6 +1,7 @@
 /**
  * Size limits of the wire format (the Segment HTTP tracking API limits) and the
- * byte count they are measured with.
+ * byte count they are measured with (docs/design.md §1). The SDK keeps its own copy,
+ * held to these by `sdk-web/src/limits-agreement.test.ts`.
  */
 
 /**

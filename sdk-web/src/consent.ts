@@ -1,4 +1,4 @@
-/** Consent (DESIGN.md §4): categories, opt-in or opt-out, Global Privacy Control. */
+/** Consent (docs/design.md §4): categories, opt-in or opt-out, Global Privacy Control. */
 
 export interface ConsentOptions {
   /** `opt-in`: nothing is sent or stored before a decision. `opt-out` (default): allowed until denied. */

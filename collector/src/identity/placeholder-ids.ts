@@ -35,7 +35,7 @@ const PLACEHOLDERS = new Set([
 ]);
 
 /**
- * True when an identifier is a placeholder that must never link anything (DESIGN.md §3 rule 6).
+ * True when an identifier is a placeholder that must never link anything (docs/design.md §3 rule 6).
  *
  * @example
  * isPlaceholderId('  Undefined ') // true

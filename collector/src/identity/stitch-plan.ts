@@ -123,7 +123,7 @@ interface Patch {
 }
 
 /**
- * Works out, in memory, what a batch does to the identity graph (DESIGN.md §3): events are
+ * Works out, in memory, what a batch does to the identity graph (docs/design.md §3): events are
  * taken in timestamp order, each resolved against the graph as it stands after the events
  * before it, so an anonymous page view followed by an identify in the same batch ends on the
  * user's customer, while on a shared browser the views before the second user's login stay

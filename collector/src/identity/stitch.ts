@@ -45,7 +45,7 @@ export type { StitchInput } from './stitch-plan.js';
  * and returns their customer ids in the same order. Creates the customers and identities
  * the batch needs, links anonymousIds to userIds, merges anonymous customers into the
  * user's (re-pointing their stored events), merges known customers on alias(), merges
- * identify traits, and records every merge in `identity_merges` (DESIGN.md §3).
+ * identify traits, and records every merge in `identity_merges` (docs/design.md §3).
  *
  * The events themselves are inserted by the caller afterwards, in the same transaction,
  * with the ids returned. Placeholder ids ('anonymous', 'null', '0', …) count as absent;

@@ -37,7 +37,7 @@ export interface PrepareOptions {
 
 /**
  * Validates, checks consent and storability of, and enriches each item of a request on its
- * own: what passes becomes an `events` row, what fails a `rejected_events` row with its
+ * own (docs/design.md §1, §2, §4): what passes becomes an `events` row, what fails a `rejected_events` row with its
  * reason and raw payload, so one bad item never costs the others.
  *
  * @example
