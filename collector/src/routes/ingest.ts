@@ -42,7 +42,7 @@ async function ingest(c: Context<CollectorEnv>, deps: RouteDeps, kind: string): 
   const { source, body } = await identifyRequest(
     c,
     { sources: deps.config.sources, limitWriteKey: deps.limitWriteKey },
-    async () => parseJson(await readBody(c.req.raw, MAX_BATCH_BYTES)),
+    async () => parseJson(await readBody(c.req.raw, MAX_BATCH_BYTES).catch(abortedBody)),
   );
   c.set('source', source);
 
@@ -96,4 +96,10 @@ async function ingest(c: Context<CollectorEnv>, deps: RouteDeps, kind: string): 
   for (const item of prepared.rejectedItems) metrics.rejected.inc({ reason: item.reason });
   c.set('outcome', { accepted: result.accepted, duplicates: result.duplicates, rejected: prepared.rejectedItems.length });
   return c.json({ accepted: result.accepted, duplicates: result.duplicates, rejected: prepared.rejectedItems });
+}
+
+/** A sender that hung up (or was cut off by the request timeout) mid-body is its own error, not the server's. */
+function abortedBody(error: unknown): never {
+  if (error instanceof ApiError) throw error;
+  throw new ApiError(400, 'request_aborted', 'the request body ended before it was complete');
 }
