@@ -25,12 +25,12 @@ if (config.usingDevelopmentSource) {
     'no sources configured (TALLY_CONFIG or TALLY_SOURCES): using the development source "dev" with write key "dev-write-key", open to every origin',
   );
 }
-const engine = collector.database.engine === 'postgres' ? 'postgres' : 'pglite';
-logger.info({ url: collector.url, engine, sources: config.sources.length }, `listening on ${collector.url}`);
+const engine = collector.database.engine === 'postgres' ? 'Postgres' : `embedded PGlite in ${config.dataDir}`;
+logger.info({ url: collector.url }, `listening on ${collector.url} (${engine}, ${config.sources.length} source(s))`);
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
-    logger.info({ signal }, 'finishing queued writes');
+    logger.info({ signal }, `${signal}: finishing queued writes`);
     collector.close().then(
       () => process.exit(0),
       (error: unknown) => {
