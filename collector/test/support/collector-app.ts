@@ -40,7 +40,7 @@ export function writerAndMetrics(database: Database): { writer: EventWriter; met
 
 /** The collector app over a test database, with the test sources. */
 export function testApp(database: TestDatabase, overrides: Partial<AppDeps> = {}) {
-  const built = overrides.writer && overrides.metrics ? { writer: overrides.writer, metrics: overrides.metrics } : writerAndMetrics(database);
+  const built = overrides.writer && overrides.metrics ? { writer: overrides.writer, metrics: overrides.metrics } : writerAndMetrics(overrides.database ?? database);
   return createApp({ database, config: testConfig, trackerScript: null, ...overrides, writer: overrides.writer ?? built.writer, metrics: overrides.metrics ?? built.metrics });
 }
 
