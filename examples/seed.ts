@@ -3,7 +3,7 @@
  * same path a browser takes. Anonymous browsing, then login, cart and purchase; people on
  * several devices; browsers shared by two people; visitors who deny consent.
  *
- *   pnpm seed [--customers 200] [--host http://localhost:8080] [--write-key dev-write-key] [--days 14] [--seed 1]
+ *   pnpm seed [--customers 200] [--host http://127.0.0.1:8080] [--write-key dev-write-key] [--days 14] [--seed 1]
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 const { values: flags } = parseArgs({
   options: {
     customers: { type: 'string', default: '200' },
-    host: { type: 'string', default: process.env.TALLY_HOST ?? 'http://localhost:8080' },
+    host: { type: 'string', default: process.env.TALLY_HOST ?? 'http://127.0.0.1:8080' },
     'write-key': { type: 'string', default: process.env.TALLY_WRITE_KEY ?? 'dev-write-key' },
     days: { type: 'string', default: '14' },
     seed: { type: 'string', default: '1' },

@@ -7,33 +7,41 @@
  *
  * With DATABASE_URL it talks to that Postgres. Otherwise it uses the embedded database in
  * ./.tally-data (TALLY_DATA_DIR): through the running `pnpm start` when there is one (the
- * embedded engine lives in one process), else by opening the folder itself.
+ * embedded engine lives in one process; its endpoint runs one read-only statement at a
+ * time), else by opening the folder itself.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
-import { createDatabase, type Database } from '@tally/collector';
+import { ConfigError, createDatabase, loadDatabaseLocation, type Database } from '@tally/collector';
 import { runningStart, type SqlAnswer } from './sql-endpoint.js';
 import { formatTable } from './format-table.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
-const dataDir = process.env.TALLY_DATA_DIR ?? `${repo}.tally-data`;
+let location;
+try {
+  location = loadDatabaseLocation({ ...process.env, TALLY_DATA_DIR: process.env.TALLY_DATA_DIR || `${repo}.tally-data` });
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`sql: bad configuration: ${error.message}`);
+  process.exit(1);
+}
+const { databaseUrl, dataDir } = location;
 // pnpm runs scripts in the package folder; files are named from where the user typed.
 const callerDir = process.env.INIT_CWD ?? process.cwd();
 
 type Runner = { run(text: string): Promise<SqlAnswer>; close(): Promise<void>; describe: string };
 
 async function openRunner(): Promise<Runner> {
-  const url = process.env.DATABASE_URL;
-  if (url) return fromDatabase(await createDatabase({ url, poolSize: 1, migrate: false }), 'Postgres at DATABASE_URL');
+  if (databaseUrl) return fromDatabase(await createDatabase({ url: databaseUrl, poolSize: 1, migrate: false }), 'Postgres at DATABASE_URL');
   const running = runningStart(dataDir);
   if (running) {
     return {
-      describe: `the running collector's embedded database (${dataDir})`,
+      describe: `the running collector's embedded database (${dataDir}), read-only`,
       async run(text) {
-        const response = await fetch(running.url, { method: 'POST', body: text });
+        const response = await fetch(running.url, { method: 'POST', body: text, headers: { authorization: `Bearer ${running.token}` } });
         const answer = (await response.json()) as SqlAnswer & { error?: string };
         if (!response.ok) throw new Error(answer.error ?? `HTTP ${response.status}`);
         return answer;

@@ -1,7 +1,9 @@
 /**
  * `pnpm start`: the collector on the embedded database in `./.tally-data` (or on
- * DATABASE_URL), the example shop and SPA on a static server, and an SQL endpoint for
- * `pnpm sql`. PORT (default 8080) and SITE_PORT (default 8081) move them.
+ * DATABASE_URL), listening on 127.0.0.1 unless HOST says otherwise, the example shop and SPA
+ * on a static server, and a token-protected, read-only SQL endpoint for `pnpm sql`.
+ * PORT (default 8080) and SITE_PORT (default 8081) move them; every collector setting
+ * (collector/README.md) applies.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +20,8 @@ try {
   config = loadConfig({
     ...process.env,
     PORT: process.env.PORT ?? '8080',
+    // One JSON line per request would bury this console; TALLY_LOG_LEVEL=info shows them.
+    TALLY_LOG_LEVEL: process.env.TALLY_LOG_LEVEL ?? 'warn',
     TALLY_DATA_DIR: process.env.TALLY_DATA_DIR ?? `${repo}.tally-data`,
   });
 } catch (error) {
@@ -45,7 +49,7 @@ const collector = await startCollector(config).catch((error: unknown) => {
   if (/lock|already|EADDRINUSE/i.test(message)) console.error('start: is another `pnpm start` running?');
   process.exit(1);
 });
-const collectorUrl = `http://localhost:${collector.port}`;
+const collectorUrl = collector.url;
 
 const site = await serveStatic({
   root: examples,

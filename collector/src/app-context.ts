@@ -2,15 +2,24 @@ import type { Context } from 'hono';
 import type { CollectorConfig, Source } from './config.js';
 import type { Database } from './db/database.js';
 import type { EventWriter } from './ingest/group-commit-writer.js';
+import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+
+/** What an ingestion request came to, for the request's log line. */
+export interface RequestOutcome {
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+}
 
 /** Hono's typing of the collector's requests: the authenticated source, when there is one. */
 export interface CollectorEnv {
-  Variables: { source: Source | undefined };
+  Variables: { source: Source | undefined; outcome?: RequestOutcome | undefined };
 }
 
 /** The settings of the collector its routes read. */
-export type AppConfig = Pick<CollectorConfig, 'sources' | 'trustProxy' | 'skewThresholdMs' | 'adminKey'>;
+export type AppConfig = Pick<CollectorConfig, 'sources' | 'trustProxy' | 'skewThresholdMs' | 'adminKey'> &
+  Partial<Pick<CollectorConfig, 'publicUrl' | 'metricsToken'>>;
 
 /** What every route module receives when it registers its routes. */
 export interface RouteDeps {
@@ -18,9 +27,12 @@ export interface RouteDeps {
   config: AppConfig;
   writer: EventWriter;
   metrics: Metrics;
+  logger: Logger;
   now: () => Date;
   /** The socket peer's address of a request (absent for in-process requests). */
   peerAddress: (c: Context<CollectorEnv>) => string | undefined;
+  /** Charges a request to a valid write key's rate limit; throws `ApiError` 429 when it is spent. */
+  limitWriteKey: (c: Context<CollectorEnv>, writeKey: string) => void;
   /** The browser tracker script, or null when it has not been built. */
   trackerScript: string | null;
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, loadDatabaseLocation } from './config.js';
 
 describe('loadConfig', () => {
   test('with nothing configured, uses the development source and the embedded engine', () => {
@@ -41,6 +41,62 @@ describe('loadConfig', () => {
     [{ TALLY_CONFIG: '/nonexistent/tally.json' }, /TALLY_CONFIG: cannot read/],
     [{ PORT: 'eighty' }, /^PORT:/],
     [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL:/],
+  ])('a bad value stops with a message naming it: %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe('loadConfig: surface settings', () => {
+  test('listens on 127.0.0.1 unless HOST says otherwise, with server limits and rate limits by default', () => {
+    const config = loadConfig({});
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.server).toEqual({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnections: 1_024 });
+    expect(config.rateLimit).toEqual({ perWriteKey: { ratePerSecond: 2000, burst: 4000 }, perIp: { ratePerSecond: 100, burst: 200 } });
+    expect(config).toMatchObject({ publicUrl: undefined, metricsToken: undefined, adminKey: undefined });
+    expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+  });
+
+  test('reads rates and bursts, and turns a limit off with 0', () => {
+    const config = loadConfig({ TALLY_RATE_LIMIT_WRITE_KEY_RPS: '0', TALLY_RATE_LIMIT_IP_RPS: '5', TALLY_RATE_LIMIT_IP_BURST: '7' });
+    expect(config.rateLimit).toEqual({ perWriteKey: false, perIp: { ratePerSecond: 5, burst: 7 } });
+  });
+
+  test('reads the public URL, the metrics token, an admin key of 32 characters and the server limits', () => {
+    const config = loadConfig({
+      TALLY_PUBLIC_URL: 'https://collect.shop.example/',
+      TALLY_METRICS_TOKEN: 'metrics-token-0123456789',
+      TALLY_ADMIN_KEY: 'a'.repeat(32),
+      TALLY_HEADERS_TIMEOUT_MS: '2000',
+      TALLY_REQUEST_TIMEOUT_MS: '4000',
+      TALLY_MAX_CONNECTIONS: '10',
+      TALLY_TRACKER_SCRIPT: '/srv/tally.js',
+    });
+    expect(config).toMatchObject({
+      publicUrl: 'https://collect.shop.example',
+      metricsToken: 'metrics-token-0123456789',
+      adminKey: 'a'.repeat(32),
+      server: { headersTimeoutMs: 2000, requestTimeoutMs: 4000, maxConnections: 10 },
+      trackerScriptPath: '/srv/tally.js',
+    });
+  });
+
+  test('the database settings alone, for command-line tools', () => {
+    expect(loadDatabaseLocation({})).toEqual({ databaseUrl: undefined, dataDir: '.tally-data' });
+    expect(loadDatabaseLocation({ DATABASE_URL: 'postgres://db/x', TALLY_DATA_DIR: '/d', TALLY_SOURCES: 'not looked at' })).toEqual({ databaseUrl: 'postgres://db/x', dataDir: '/d' });
+    expect(() => loadDatabaseLocation({ DATABASE_URL: 'mysql://x' })).toThrow(/^DATABASE_URL:/);
+  });
+
+  test.each([
+    [{ TALLY_ADMIN_KEY: 'short-admin-key' }, /^TALLY_ADMIN_KEY: expected at least 32 characters$/],
+    [{ TALLY_METRICS_TOKEN: 'short' }, /^TALLY_METRICS_TOKEN:/],
+    [{ TALLY_PUBLIC_URL: 'collect.example' }, /^TALLY_PUBLIC_URL:/],
+    [{ TALLY_PUBLIC_URL: 'https://collect.example/path' }, /^TALLY_PUBLIC_URL:/],
+    [{ TALLY_RATE_LIMIT_IP_RPS: 'fast' }, /^TALLY_RATE_LIMIT_IP_RPS:/],
+    [{ TALLY_RATE_LIMIT_WRITE_KEY_BURST: '-1' }, /^TALLY_RATE_LIMIT_WRITE_KEY_BURST:/],
+    [{ TALLY_HEADERS_TIMEOUT_MS: '20000', TALLY_REQUEST_TIMEOUT_MS: '10000' }, /^TALLY_HEADERS_TIMEOUT_MS: must not be longer/],
+    [{ TALLY_MAX_CONNECTIONS: '0' }, /^TALLY_MAX_CONNECTIONS:/],
+    [{ TALLY_LOG_LEVEL: 'loud' }, /^TALLY_LOG_LEVEL:/],
   ])('a bad value stops with a message naming it: %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

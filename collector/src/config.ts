@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
-import { rateLimitConfigFromEnv, type RateLimitOptions } from './rate-limit/index.js';
+import type { BucketRate } from './rate-limit/token-bucket.js';
 
 /** How a source treats events whose consent category carries no decision. */
 export const ConsentMode = z.enum(['opt-in', 'opt-out']);
@@ -36,32 +37,104 @@ const Sources = z
 
 const ConfigFile = z.object({ sources: Sources });
 
-const Port = z.coerce.number().int().min(0).max(65_535);
-const PositiveInt = z.coerce.number().int().positive();
-const Hops = z.union([
-  z.enum(['true', 'false']).transform((value) => (value === 'true' ? 1 : 0)),
-  z.coerce.number().int().min(0).max(10),
-]);
+/** The built tracker in this repository (`sdk-web/dist/tally.js`), from `src/` or `dist/` alike. */
+export const DEFAULT_TRACKER_SCRIPT = fileURLToPath(new URL('../../sdk-web/dist/tally.js', import.meta.url));
 
-/** Everything the collector reads from its environment, parsed once at start. */
-export interface CollectorConfig {
-  sources: Source[];
+// Every variable the collector and its command-line tools read, in one schema. An empty
+// value counts as unset.
+const unset = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : typeof value === 'string' ? value.trim() : value);
+const text = () => z.preprocess(unset, z.string().optional());
+const int = (min: number, max: number, fallback: number) =>
+  z.preprocess(unset, z.coerce.number().int(`expected a whole number`).min(min, `expected at least ${min}`).max(max, `expected at most ${max}`).default(fallback));
+const rate = (fallback: number) => z.preprocess(unset, z.coerce.number('expected a number').min(0, 'expected 0 (off) or more').default(fallback));
+const secret = (min: number) => z.preprocess(unset, z.string().min(min, `expected at least ${min} characters`).optional());
+
+const Environment = z.object({
+  TALLY_CONFIG: text(),
+  TALLY_SOURCES: text(),
+  DATABASE_URL: z.preprocess(unset, z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// connection string').optional()),
+  TALLY_DATA_DIR: z.preprocess(unset, z.string().default('.tally-data')),
+  TALLY_DB_POOL_SIZE: int(1, 1_000, 4),
+  TALLY_WRITER_CONNECTIONS: int(1, 100, 2),
+  PORT: int(0, 65_535, 3000),
+  HOST: z.preprocess(unset, z.string().default('127.0.0.1')),
+  TALLY_PUBLIC_URL: z.preprocess(
+    unset,
+    z.string().refine((value) => /^https?:$/.test(safeUrl(value)?.protocol ?? '') && originOf(value) === value.replace(/\/$/, ''), {
+      message: 'expected the origin senders reach the collector at, such as "https://collect.example.com" (no path)',
+    }).transform((value) => value.replace(/\/$/, '')).optional(),
+  ),
+  TALLY_TRUST_PROXY: z.preprocess(
+    unset,
+    z.union([z.enum(['true', 'false']).transform((value) => (value === 'true' ? 1 : 0)), z.coerce.number().int().min(0).max(10)], {
+      error: 'expected a number of proxy hops from 0 to 10, or true/false',
+    }).default(0),
+  ),
+  TALLY_ADMIN_KEY: secret(32),
+  TALLY_METRICS_TOKEN: secret(16),
+  TALLY_SKEW_THRESHOLD_MS: int(1, 86_400_000, 60_000),
+  TALLY_RATE_LIMIT_WRITE_KEY_RPS: rate(2000),
+  TALLY_RATE_LIMIT_WRITE_KEY_BURST: rate(0),
+  TALLY_RATE_LIMIT_IP_RPS: rate(100),
+  TALLY_RATE_LIMIT_IP_BURST: rate(0),
+  TALLY_HEADERS_TIMEOUT_MS: int(100, 600_000, 10_000),
+  TALLY_REQUEST_TIMEOUT_MS: int(100, 3_600_000, 30_000),
+  TALLY_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000, 5_000),
+  TALLY_MAX_CONNECTIONS: int(1, 1_000_000, 1_024),
+  TALLY_TRACKER_SCRIPT: z.preprocess(unset, z.string().default(DEFAULT_TRACKER_SCRIPT)),
+  TALLY_LOG_LEVEL: z.preprocess(unset, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info')),
+});
+type Environment = z.infer<typeof Environment>;
+
+/** Per-write-key and per-address request limits; `false` turns one off. */
+export interface RateLimitConfig {
+  readonly perWriteKey: BucketRate | false;
+  readonly perIp: BucketRate | false;
+}
+
+/** Limits the HTTP server puts on each connection, against slow and piled-up clients. */
+export interface ServerLimits {
+  /** Time to receive a request's headers (Node's `headersTimeout`). */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request, body included (Node's `requestTimeout`). */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Open connections at most; more are closed as they arrive. */
+  maxConnections: number;
+}
+
+/** Where a command-line tool finds the database. */
+export interface DatabaseLocation {
   /** Postgres connection string; absent → the embedded engine in `dataDir`. */
   databaseUrl: string | undefined;
   dataDir: string;
+}
+
+/** Everything the collector reads from its environment, parsed once at start. */
+export interface CollectorConfig extends DatabaseLocation {
+  sources: Source[];
   port: number;
+  /** Address to listen on; 127.0.0.1 unless `HOST` says otherwise (a container sets 0.0.0.0). */
   host: string;
+  /** The origin senders reach the collector at, for the settings document; absent → the request's Host, not cached. */
+  publicUrl: string | undefined;
   /** How many proxies in front of the collector append to `X-Forwarded-For` (0: ignore the header). */
   trustProxy: number;
-  /** Bearer key for administrative routes; absent → those routes answer 403. */
+  /** Bearer key for administrative routes (32 characters or more); absent → those routes answer 404. */
   adminKey: string | undefined;
+  /** Bearer token `/metrics` requires; absent → `/metrics` is open. */
+  metricsToken: string | undefined;
   /** A client clock off by more than this (between `sentAt` and arrival) has its timestamps corrected. */
   skewThresholdMs: number;
   /** Connections to Postgres (the group-commit writer uses up to `writerConnections` of them). */
   poolSize: number;
   writerConnections: number;
-  /** Request limits from `TALLY_RATE_LIMIT_*` (see `rate-limit/config.ts`); none when absent. */
-  rateLimit?: RateLimitOptions | undefined;
+  rateLimit: RateLimitConfig;
+  server: ServerLimits;
+  /** The browser tracker file served at `/t.js`. */
+  trackerScriptPath: string;
+  logLevel: Environment['TALLY_LOG_LEVEL'];
   /** True when no source was configured and the development source is in use. */
   usingDevelopmentSource: boolean;
 }
@@ -80,10 +153,10 @@ export class ConfigError extends Error {
 }
 
 /**
- * Reads the collector's configuration from the environment: sources from `TALLY_CONFIG`
- * (path to a JSON file `{ "sources": [...] }`) or `TALLY_SOURCES` (the same JSON, or just
- * its array, inline), `DATABASE_URL`, `PORT`, `HOST`, `TALLY_DATA_DIR`, `TALLY_TRUST_PROXY`,
- * `TALLY_ADMIN_KEY`, `TALLY_SKEW_THRESHOLD_MS`, `TALLY_DB_POOL_SIZE`, `TALLY_WRITER_CONNECTIONS`.
+ * Reads the collector's configuration from the environment, every variable through one
+ * schema (the table in `collector/README.md` lists them): sources from `TALLY_CONFIG` (path
+ * to a JSON file `{ "sources": [...] }`) or `TALLY_SOURCES` (the same JSON, or just its
+ * array, inline), the database, the listening address, limits and secrets.
  * Throws a `ConfigError` naming the variable and field at fault.
  *
  * @example
@@ -91,25 +164,52 @@ export class ConfigError extends Error {
  * // TALLY_SOURCES='[{"id":"shop","writeKey":"shop-key-1234","allowedOrigins":["https://shop.example"]}]'
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): CollectorConfig {
-  const sources = loadSources(env);
-  const databaseUrl = nonEmpty(env.DATABASE_URL);
-  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError('DATABASE_URL: expected a postgres:// or postgresql:// connection string');
+  const e = parseEnvironment(env);
+  const sources = loadSources(e);
+  if (e.TALLY_HEADERS_TIMEOUT_MS > e.TALLY_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('TALLY_HEADERS_TIMEOUT_MS: must not be longer than TALLY_REQUEST_TIMEOUT_MS');
   }
+  const bucket = (ratePerSecond: number, burst: number): BucketRate | false =>
+    ratePerSecond > 0 ? { ratePerSecond, burst: Math.max(1, burst || ratePerSecond * 2) } : false;
   return {
     sources: sources ?? [DEVELOPMENT_SOURCE],
     usingDevelopmentSource: sources === undefined,
-    databaseUrl,
-    dataDir: nonEmpty(env.TALLY_DATA_DIR) ?? '.tally-data',
-    port: parseVariable(env, 'PORT', Port, 3000),
-    host: nonEmpty(env.HOST) ?? '0.0.0.0',
-    trustProxy: parseVariable(env, 'TALLY_TRUST_PROXY', Hops, 0),
-    adminKey: nonEmpty(env.TALLY_ADMIN_KEY),
-    skewThresholdMs: parseVariable(env, 'TALLY_SKEW_THRESHOLD_MS', PositiveInt, 60_000),
-    poolSize: parseVariable(env, 'TALLY_DB_POOL_SIZE', PositiveInt, 4),
-    writerConnections: parseVariable(env, 'TALLY_WRITER_CONNECTIONS', PositiveInt, 2),
-    rateLimit: loadRateLimit(env),
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.TALLY_DATA_DIR,
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: e.TALLY_PUBLIC_URL,
+    trustProxy: e.TALLY_TRUST_PROXY,
+    adminKey: e.TALLY_ADMIN_KEY,
+    metricsToken: e.TALLY_METRICS_TOKEN,
+    skewThresholdMs: e.TALLY_SKEW_THRESHOLD_MS,
+    poolSize: e.TALLY_DB_POOL_SIZE,
+    writerConnections: e.TALLY_WRITER_CONNECTIONS,
+    rateLimit: {
+      perWriteKey: bucket(e.TALLY_RATE_LIMIT_WRITE_KEY_RPS, e.TALLY_RATE_LIMIT_WRITE_KEY_BURST),
+      perIp: bucket(e.TALLY_RATE_LIMIT_IP_RPS, e.TALLY_RATE_LIMIT_IP_BURST),
+    },
+    server: {
+      headersTimeoutMs: e.TALLY_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.TALLY_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.TALLY_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: e.TALLY_MAX_CONNECTIONS,
+    },
+    trackerScriptPath: e.TALLY_TRACKER_SCRIPT,
+    logLevel: e.TALLY_LOG_LEVEL,
   };
+}
+
+/**
+ * The database settings alone (`DATABASE_URL`, `TALLY_DATA_DIR`), for command-line tools
+ * that open the database without serving anything.
+ *
+ * @example
+ * const { databaseUrl, dataDir } = loadDatabaseLocation(process.env);
+ */
+export function loadDatabaseLocation(env: Record<string, string | undefined> = process.env): DatabaseLocation {
+  const e = parseEnvironment(env, Environment.pick({ DATABASE_URL: true, TALLY_DATA_DIR: true }));
+  return { databaseUrl: e.DATABASE_URL, dataDir: e.TALLY_DATA_DIR };
 }
 
 /**
@@ -129,58 +229,55 @@ export function parseSources(input: unknown, where = 'sources'): Source[] {
   return result.data.sources;
 }
 
-function loadRateLimit(env: Record<string, string | undefined>): RateLimitOptions {
-  try {
-    return rateLimitConfigFromEnv(env);
-  } catch (error) {
-    throw new ConfigError((error as Error).message);
+function parseEnvironment<S extends z.ZodType<Partial<Environment>>>(env: Record<string, string | undefined>, schema?: S): Environment {
+  const result = (schema ?? Environment).safeParse(env);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    const raw = env[name];
+    // Secrets are never echoed back.
+    const shown = raw === undefined || /KEY|TOKEN|URL/.test(name) ? '' : ` (got "${raw}")`;
+    throw new ConfigError(`${name}: ${issue.message}${shown}`);
   }
+  return result.data as Environment;
 }
 
-function loadSources(env: Record<string, string | undefined>): Source[] | undefined {
-  const file = nonEmpty(env.TALLY_CONFIG);
-  const inline = nonEmpty(env.TALLY_SOURCES);
+function loadSources(e: Environment): Source[] | undefined {
+  const file = e.TALLY_CONFIG;
+  const inline = e.TALLY_SOURCES;
   if (file !== undefined && inline !== undefined) {
     throw new ConfigError('TALLY_CONFIG and TALLY_SOURCES: set one of them, not both');
   }
   if (file !== undefined) {
-    let text: string;
+    let content: string;
     try {
-      text = readFileSync(file, 'utf8');
+      content = readFileSync(file, 'utf8');
     } catch (error) {
       throw new ConfigError(`TALLY_CONFIG: cannot read ${file}: ${(error as Error).message}`);
     }
-    return parseSources(parseJson(text, `TALLY_CONFIG (${file})`), `TALLY_CONFIG (${file})`);
+    return parseSources(parseJson(content, `TALLY_CONFIG (${file})`), `TALLY_CONFIG (${file})`);
   }
   if (inline !== undefined) return parseSources(parseJson(inline, 'TALLY_SOURCES'), 'TALLY_SOURCES');
   return undefined;
 }
 
-function parseJson(text: string, where: string): unknown {
+function parseJson(content: string, where: string): unknown {
   try {
-    return JSON.parse(text);
+    return JSON.parse(content);
   } catch (error) {
     throw new ConfigError(`${where}: not valid JSON: ${(error as Error).message}`);
   }
 }
 
-function parseVariable<T>(env: Record<string, string | undefined>, name: string, schema: z.ZodType<T>, fallback: T): T {
-  const raw = nonEmpty(env[name]);
-  if (raw === undefined) return fallback;
-  const result = schema.safeParse(raw);
-  if (!result.success) throw new ConfigError(`${name}: ${result.error.issues[0]?.message ?? 'invalid'} (got "${raw}")`);
-  return result.data;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
-}
-
-function originOf(value: string): string | undefined {
+function safeUrl(value: string): URL | undefined {
   try {
-    const url = new URL(value);
-    return url.origin === 'null' ? undefined : url.origin;
+    return new URL(value);
   } catch {
     return undefined;
   }
+}
+
+function originOf(value: string): string | undefined {
+  const url = safeUrl(value);
+  return url === undefined || url.origin === 'null' ? undefined : url.origin;
 }

@@ -1,69 +1,93 @@
+import * as prom from 'prom-client';
 import type { FlushStats } from './ingest/group-commit-writer.js';
-import { describeWriteFailure } from './ingest/write-failure.js';
 
 type Labels = Record<string, string>;
 
+/**
+ * A Prometheus counter (prom-client underneath). Label names may be given; otherwise they are
+ * those of the first `inc`, so a counter is added to `createMetrics` with a name and a help
+ * text alone.
+ *
+ * @example
+ * const accepted = new Counter('tally_events_accepted_total', 'Events stored.', ['source']);
+ * accepted.inc({ source: 'shop' }, 20);
+ */
 export class Counter {
-  readonly #values = new Map<string, number>();
-  constructor(readonly name: string, readonly help: string) {}
+  #metric: prom.Counter | undefined;
+  #registry: prom.Registry | undefined;
+  constructor(readonly name: string, readonly help: string, readonly labelNames?: readonly string[]) {}
 
   inc(labels: Labels = {}, by = 1): void {
-    const key = labelText(labels);
-    this.#values.set(key, (this.#values.get(key) ?? 0) + by);
+    this.#ensure(Object.keys(labels)).inc(labels, by);
   }
 
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
-    if (this.#values.size === 0) lines.push(`${this.name} 0`);
-    for (const [labels, value] of this.#values) lines.push(`${this.name}${labels} ${value}`);
-    return lines.join('\n');
+  /** Registers the counter; `createMetrics` calls it. */
+  attach(registry: prom.Registry): void {
+    this.#registry = registry;
+    if (this.labelNames) this.#ensure(this.labelNames);
+  }
+
+  #ensure(labelNames: readonly string[]): prom.Counter {
+    this.#metric ??= new prom.Counter({
+      name: this.name,
+      help: this.help,
+      labelNames: [...(this.labelNames ?? labelNames)],
+      registers: this.#registry ? [this.#registry] : [],
+    });
+    return this.#metric;
   }
 }
 
+/**
+ * A Prometheus histogram with fixed buckets (prom-client underneath).
+ *
+ * @example
+ * const seconds = new Histogram('tally_write_duration_seconds', 'Write time.', [0.01, 0.1, 1]);
+ * seconds.observe(0.02);
+ */
 export class Histogram {
-  readonly #counts: number[];
-  #sum = 0;
-  #count = 0;
+  readonly #metric: prom.Histogram;
   constructor(readonly name: string, readonly help: string, readonly buckets: readonly number[]) {
-    this.#counts = buckets.map(() => 0);
+    this.#metric = new prom.Histogram({ name, help, buckets: [...buckets], registers: [] });
   }
 
   observe(value: number): void {
-    this.#sum += value;
-    this.#count++;
-    this.buckets.forEach((bound, i) => {
-      if (value <= bound) this.#counts[i]!++;
-    });
+    this.#metric.observe(value);
   }
 
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-    this.buckets.forEach((bound, i) => lines.push(`${this.name}_bucket{le="${bound}"} ${this.#counts[i]}`));
-    lines.push(`${this.name}_bucket{le="+Inf"} ${this.#count}`, `${this.name}_sum ${this.#sum}`, `${this.name}_count ${this.#count}`);
-    return lines.join('\n');
+  /** Registers the histogram; `createMetrics` calls it. */
+  attach(registry: prom.Registry): void {
+    registry.registerMetric(this.#metric);
   }
 }
 
 /**
  * The collector's Prometheus metrics: events accepted, rejected (by reason) and duplicate,
- * the size and latency of each write transaction, failed transactions and the writer's
- * queue depth (read when scraped).
+ * requests by status, the size and latency of each write transaction, failed transactions,
+ * the writer's queue depth (read when scraped), and prom-client's process and Node metrics
+ * (CPU, memory, event-loop lag, handles, GC). Each call has a registry of its own.
  *
  * @example
  * const metrics = createMetrics(() => writer.queueDepth);
  * metrics.accepted.inc({ source: 'shop' }, 20);
- * const text = metrics.render();
+ * const text = await metrics.render();
  */
-export function createMetrics(queueDepth: () => number = () => 0) {
+export function createMetrics(queueDepth: () => number = () => 0, options: { onWriteFailure?: (stats: FlushStats) => void } = {}) {
+  const registry = new prom.Registry();
   const metrics = {
-    accepted: new Counter('tally_events_accepted_total', 'Events stored in the events table.'),
-    rejected: new Counter('tally_events_rejected_total', 'Events refused into rejected_events, by reason.'),
-    duplicates: new Counter('tally_events_duplicate_total', 'Events whose messageId was already stored for their source.'),
-    requests: new Counter('tally_requests_total', 'Ingestion requests answered, by status code.'),
-    writeFailures: new Counter('tally_write_failures_total', 'Group write transactions that failed, by kind: unavailable (their requests got 503) or statement.'),
+    accepted: new Counter('tally_events_accepted_total', 'Events stored in the events table.', ['source']),
+    rejected: new Counter('tally_events_rejected_total', 'Events refused into rejected_events, by reason.', ['reason']),
+    duplicates: new Counter('tally_events_duplicate_total', 'Events whose messageId was already stored for their source.', ['source']),
+    requests: new Counter('tally_requests_total', 'Ingestion requests answered, by status code.', ['status']),
+    writeFailures: new Counter(
+      'tally_write_failures_total',
+      'Group write transactions that failed, by kind: unavailable (their requests got 503) or statement.',
+      ['kind'],
+    ),
     writeIsolated: new Counter(
       'tally_write_isolated_total',
       'After a statement failure: requests that failed again alone (outcome="request_failed") and events set aside as write_failed (outcome="event_failed").',
+      ['outcome'],
     ),
     writeBatchSize: new Histogram('tally_write_batch_size', 'Rows (events and rejected events) per write transaction.', [
       1, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000,
@@ -79,44 +103,28 @@ export function createMetrics(queueDepth: () => number = () => 0) {
         metrics.writeFailures.inc({ kind: stats.failure ?? 'statement' });
         metrics.writeIsolated.inc({ outcome: 'request_failed' }, stats.failedRequests ?? 0);
         metrics.writeIsolated.inc({ outcome: 'event_failed' }, stats.failedEvents ?? 0);
-        logWriteFailure(stats);
+        options.onWriteFailure?.(stats);
       }
     },
-    render(): string {
-      const gauge = [
-        '# HELP tally_write_queue_depth Rows waiting for, or inside, a write transaction not yet committed.',
-        '# TYPE tally_write_queue_depth gauge',
-        `tally_write_queue_depth ${queueDepth()}`,
-      ].join('\n');
-      const parts = [metrics.accepted, metrics.rejected, metrics.duplicates, metrics.requests, metrics.writeFailures, metrics.writeIsolated];
-      return [...parts.map((c) => c.render()), metrics.writeBatchSize.render(), metrics.writeSeconds.render(), gauge].join('\n\n') + '\n';
+    /** The Prometheus text exposition of every metric. */
+    render(): Promise<string> {
+      return registry.metrics();
     },
+    contentType: registry.contentType,
   };
+  for (const metric of Object.values(metrics)) {
+    if (metric instanceof Counter || metric instanceof Histogram) metric.attach(registry);
+  }
+  new prom.Gauge({
+    name: 'tally_write_queue_depth',
+    help: 'Rows waiting for, or inside, a write transaction not yet committed.',
+    registers: [registry],
+    collect() {
+      this.set(queueDepth());
+    },
+  });
+  prom.collectDefaultMetrics({ register: registry });
   return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
-
-function labelText(labels: Labels): string {
-  const entries = Object.entries(labels);
-  if (entries.length === 0) return '';
-  return `{${entries.map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
-}
-
-const lastFailureLog = new Map<string, number>();
-
-/**
- * Logs a failed group write, at most one line of each kind every five seconds (an outage
- * fails every transaction): its SQLSTATE and message, never the rows' values.
- */
-export function logWriteFailure(stats: FlushStats): void {
-  const kind = stats.failure ?? 'statement';
-  const now = Date.now();
-  if (now - (lastFailureLog.get(kind) ?? 0) < 5_000) return;
-  lastFailureLog.set(kind, now);
-  const what =
-    kind === 'unavailable'
-      ? 'database unavailable, answering 503'
-      : `a statement failed; requests written again one at a time (${stats.failedRequests ?? 0} of ${stats.requests} failed alone, ${stats.failedEvents ?? 0} events set aside as write_failed)`;
-  console.error(`tally-collector: write failed, ${what}: ${describeWriteFailure(stats.error)}`);
-}

@@ -14,26 +14,27 @@ try {
   }
   throw error;
 }
-if (config.usingDevelopmentSource) {
-  console.warn(
-    'tally-collector: no sources configured (TALLY_CONFIG or TALLY_SOURCES); using the development source "dev" with write key "dev-write-key", open to every origin',
-  );
-}
 
 const collector = await startCollector(config).catch((error: unknown) => {
   console.error(`tally-collector: cannot start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });
+const { logger } = collector;
+if (config.usingDevelopmentSource) {
+  logger.warn(
+    'no sources configured (TALLY_CONFIG or TALLY_SOURCES): using the development source "dev" with write key "dev-write-key", open to every origin',
+  );
+}
 const engine = collector.database.engine === 'postgres' ? 'Postgres' : `embedded PGlite in ${config.dataDir}`;
-console.log(`tally-collector: listening on ${collector.url} (${engine}, ${config.sources.length} source(s))`);
+logger.info({ url: collector.url }, `listening on ${collector.url} (${engine}, ${config.sources.length} source(s))`);
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
-    console.log(`tally-collector: ${signal}: finishing queued writes`);
+    logger.info({ signal }, `${signal}: finishing queued writes`);
     collector.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error('tally-collector: error while stopping', error);
+        logger.error({ error: { name: (error as Error)?.name } }, 'error while stopping');
         process.exit(1);
       },
     );

@@ -1,20 +1,19 @@
 import type { MiddlewareHandler } from 'hono';
 import type { CollectorEnv } from './app-context.js';
 import type { Source } from './config.js';
+import { originAllowed } from './request-identity.js';
 
 const ALLOWED_HEADERS = 'Authorization, Content-Type, Content-Encoding';
 
-/** True when the source lets pages of this origin send to it. */
-export function originAllowed(source: Source, origin: string): boolean {
-  return source.allowedOrigins.includes('*') || source.allowedOrigins.includes(origin);
-}
+export { originAllowed } from './request-identity.js';
 
 /**
  * CORS per source. A pre-flight carries no write key, so it is granted when some source
  * allows the origin; an actual response is granted only when the request's own source
  * allows it (or, before a source is known, when some source does), and exposes `Retry-After`
  * so that the tracker can honour it on a 429 or 503. A disallowed origin
- * gets an answer without any `Access-Control-Allow-*` header, which the browser enforces.
+ * gets an answer without any `Access-Control-Allow-*` header, which the browser enforces;
+ * that it is also refused (403) is `authorizeOrigin`'s rule, applied by the routes.
  *
  * @example
  * app.use('/v1/*', sourceCors(config.sources));

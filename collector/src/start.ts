@@ -4,7 +4,9 @@ import { createApp } from './app.js';
 import type { CollectorConfig } from './config.js';
 import { createDatabase, type Database } from './db/database.js';
 import { createGroupCommitWriter } from './ingest/group-commit-writer.js';
+import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
+import { loadTrackerScript } from './routes/tracker-script.js';
 
 export interface RunningCollector {
   /** Base URL, e.g. `http://127.0.0.1:3000`. */
@@ -12,6 +14,7 @@ export interface RunningCollector {
   readonly port: number;
   readonly database: Database;
   readonly server: ServerType;
+  readonly logger: Logger;
   /**
    * Graceful stop: stops accepting connections, answers 503 to requests that still arrive,
    * commits everything already taken, then closes the database.
@@ -20,27 +23,64 @@ export interface RunningCollector {
 }
 
 /**
- * Opens the database (migrating it), builds the app and serves it.
+ * The composition root: opens the database (migrating it), builds the one writer, metrics
+ * registry and logger, the app over them, and serves it with the configured timeouts and
+ * connection cap.
  *
  * @example
  * const collector = await startCollector(loadConfig(process.env));
- * console.log(`listening on ${collector.url}`);
+ * collector.logger.info({ url: collector.url }, 'listening');
  */
-export async function startCollector(config: CollectorConfig, options: { database?: Database } = {}): Promise<RunningCollector> {
+export async function startCollector(config: CollectorConfig, options: { database?: Database; logger?: Logger } = {}): Promise<RunningCollector> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
   const database =
     options.database ??
     (await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.poolSize }));
-  let metrics: ReturnType<typeof createMetrics> | undefined;
+  let lastFailureLog = 0;
+  const metrics = createMetrics(() => writer.queueDepth, {
+    // At most one line every five seconds (an outage fails every transaction); the error's
+    // class and code only, since a driver's message can quote the data it failed on.
+    onWriteFailure(stats) {
+      if (Date.now() - lastFailureLog < 5_000) return;
+      lastFailureLog = Date.now();
+      const { name, code } = (stats.error ?? {}) as { name?: string; code?: string };
+      const { failure = 'statement', requests, failedRequests = 0, failedEvents = 0 } = stats;
+      logger.error({ error: { name, code }, failure, requests, failedRequests, failedEvents }, 'write transaction failed');
+    },
+  });
   const writer = createGroupCommitWriter({
     db: database.db,
     connections: database.engine === 'pglite' ? 1 : Math.min(config.writerConnections, config.poolSize),
-    onFlush: (stats) => metrics?.recordFlush(stats),
+    onFlush: (stats) => metrics.recordFlush(stats),
   });
-  metrics = createMetrics(() => writer.queueDepth);
-  const app = createApp({ database, config, writer, metrics, rateLimit: config.rateLimit });
+  const app = createApp({
+    database,
+    config,
+    writer,
+    metrics,
+    logger,
+    rateLimit: config.rateLimit,
+    trackerScript: loadTrackerScript(config.trackerScriptPath),
+  });
 
+  const limits = config.server;
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: config.port,
+        hostname: config.host,
+        serverOptions: {
+          headersTimeout: limits.headersTimeoutMs,
+          requestTimeout: limits.requestTimeoutMs,
+          keepAliveTimeout: limits.keepAliveTimeoutMs,
+          // Node checks the two timeouts above on this interval (30 s by default).
+          connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 4))),
+        },
+      },
+      () => resolve(s),
+    );
+    s.maxConnections = limits.maxConnections;
     s.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
@@ -52,6 +92,7 @@ export async function startCollector(config: CollectorConfig, options: { databas
     port,
     database,
     server,
+    logger,
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

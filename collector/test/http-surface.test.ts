@@ -97,6 +97,7 @@ describe(`HTTP surface on ${testEngine}`, () => {
       expect(fromShop.headers.get('vary')).toContain('Origin');
       const granted = trackEvent({ context: { consent: { categoryPreferences: { analytics: true } } } });
       const crossed = await postJson(app, '/v1/batch', { batch: [granted], writeKey: newsletter.writeKey }, { origin: 'https://shop.example' });
+      expect(crossed.status).toBe(403);
       expect(crossed.headers.get('access-control-allow-origin')).toBeNull();
     });
 
@@ -130,14 +131,6 @@ describe(`HTTP surface on ${testEngine}`, () => {
       const settings = (await res.json()) as { integrations: Record<string, Record<string, unknown>>; plan: unknown };
       expect(settings.integrations['Segment.io']).toMatchObject({ apiKey: shop.writeKey, apiHost: 'collect.example:8080/v1', protocol: 'http' });
       expect(settings.plan).toBeDefined();
-    });
-
-    test('takes the public protocol and host from a trusted proxy', async () => {
-      const res = await app.request(`http://10.0.0.5:3000/v1/projects/${shop.writeKey}/settings`, {
-        headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'events.shop.example' },
-      });
-      const settings = (await res.json()) as { integrations: Record<string, Record<string, unknown>> };
-      expect(settings.integrations['Segment.io']).toMatchObject({ apiHost: 'events.shop.example/v1', protocol: 'https' });
     });
 
     test('an unknown write key → 404', async () => {

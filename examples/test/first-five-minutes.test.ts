@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig, startCollector, type RunningCollector } from '@tally/collector';
 import { serveStatic } from '../serve-static.js';
-import { startSqlEndpoint } from '../sql-endpoint.js';
+import { runningStart, startSqlEndpoint } from '../sql-endpoint.js';
 import { formatTable } from '../format-table.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,11 @@ describe('the first five minutes', () => {
   let endpoint: Awaited<ReturnType<typeof startSqlEndpoint>>;
   let site: { server: Server; url: string };
   const dataDir = mkdtempSync(join(tmpdir(), 'tally-examples-'));
+  // What `pnpm sql` does: the endpoint's address and token from the data folder.
+  const ask = (text: string) => {
+    const { url, token } = runningStart(dataDir)!;
+    return fetch(url, { method: 'POST', body: text, headers: { authorization: `Bearer ${token}` } });
+  };
 
   beforeAll(async () => {
     collector = await startCollector({ ...loadConfig({}), port: 0, host: '127.0.0.1', dataDir: 'memory://' });
@@ -68,7 +73,7 @@ describe('the first five minutes', () => {
     expect(response.status).toBe(200);
 
     const query = readFileSync(new URL('../sql/checkout-funnel.sql', import.meta.url), 'utf8');
-    const answer = await fetch(endpoint.url, { method: 'POST', body: query });
+    const answer = await ask(query);
     const { rows } = (await answer.json()) as { rows: { step: number; customers: number }[] };
     expect(rows.map((r) => [r.step, r.customers])).toEqual([
       [1, 1],
@@ -78,12 +83,12 @@ describe('the first five minutes', () => {
     ]);
     expect(formatTable(rows)).toMatch(/^step \| event/);
 
-    const profile = await fetch(endpoint.url, { method: 'POST', body: 'select email, orders, revenue from customer_profiles' });
+    const profile = await ask('select email, orders, revenue from customer_profiles');
     expect(((await profile.json()) as { rows: unknown[] }).rows).toEqual([{ email: 'ann@example.com', orders: 1, revenue: 14 }]);
   });
 
   test('a bad query gets its error message back', async () => {
-    const answer = await fetch(endpoint.url, { method: 'POST', body: 'select * from no_such_table' });
+    const answer = await ask('select * from no_such_table');
     expect(answer.status).toBe(400);
     expect(((await answer.json()) as { error: string }).error).toMatch(/no_such_table/);
   });

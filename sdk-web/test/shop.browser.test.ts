@@ -13,6 +13,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp } from '@tally/collector';
 import { buildInMemory } from './build.js';
+import { writerAndMetrics } from '../../collector/test/support/collector-app.js';
 import { createTestDatabase, testEngine, type TestDatabase } from '../../collector/test/support/test-database.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -32,6 +33,7 @@ async function startCollector(database: TestDatabase, port: number, trackerScrip
   const app = createApp({
     database,
     trackerScript,
+    ...writerAndMetrics(database),
     config: {
       sources: [{ id: 'web', writeKey: WRITE_KEY, allowedOrigins: ['*'], consentMode: 'opt-out' }],
       trustProxy: 0,

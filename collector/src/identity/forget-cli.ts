@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
+import { loadDatabaseLocation } from '../config.js';
 import { createDatabase } from '../db/database.js';
 import { forgetCustomer } from './forget.js';
 
@@ -25,8 +26,7 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const url = process.env.DATABASE_URL?.trim() || undefined;
-  const dataDir = process.env.TALLY_DATA_DIR?.trim() || '.tally-data';
+  const { databaseUrl: url, dataDir } = loadDatabaseLocation(process.env);
   const database = await createDatabase(url ? { url, poolSize: 1 } : { dataDir });
   try {
     const result = await forgetCustomer(database.db, {

@@ -1,25 +1,6 @@
 import { isIP } from 'node:net';
 
 /**
- * The client's address: with `trustProxy` hops, the address the outermost trusted proxy saw
- * (counted from the right of `X-Forwarded-For`, since a client can write anything to its
- * left); otherwise the socket's peer.
- *
- * @example
- * clientAddress('203.0.113.9, 10.0.0.2', '10.0.0.3', 1); // '10.0.0.2'
- */
-export function clientAddress(forwardedFor: string | undefined, peer: string | undefined, trustProxy: number): string | undefined {
-  if (trustProxy > 0 && forwardedFor) {
-    const hops = forwardedFor.split(',').map((part) => part.trim()).filter(Boolean);
-    // Fewer entries than trusted proxies means the request did not come through them all:
-    // then only the socket's peer is known to be true.
-    const candidate = hops[hops.length - trustProxy];
-    if (candidate && isIP(stripZone(candidate))) return stripZone(candidate);
-  }
-  return peer && isIP(stripZone(peer)) ? stripZone(peer) : undefined;
-}
-
-/**
  * Drops the host part of an address before it is stored: IPv4 keeps its /24, IPv6 its /48
  * (an IPv4-mapped IPv6 address is treated as the IPv4 it maps). Anything that is not an
  * address gives `undefined`.

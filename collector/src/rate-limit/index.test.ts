@@ -1,5 +1,7 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
+import { onError } from '../errors.js';
+import { writeKeyFromHeader } from '../request-identity.js';
 import { rateLimit } from './index.js';
 
 const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
@@ -9,13 +11,13 @@ function setup(options: Parameters<typeof rateLimit>[0]) {
   const limit = rateLimit({ ...options, now: () => at });
   const stored: string[] = [];
   const app = new Hono();
+  app.onError(onError);
   app.use('/v1/*', limit);
   app.post('/v1/batch', async (c) => {
+    // Stands for the route once it has authenticated the request: header key first, else the body's.
     const body = (await c.req.json()) as { writeKey?: string };
-    if (body.writeKey) {
-      const limited = limit.limitWriteKey(c, body.writeKey);
-      if (limited) return limited;
-    }
+    const key = writeKeyFromHeader(c.req.header('authorization')) ?? body.writeKey;
+    if (key) limit.limitWriteKey(c, key);
     stored.push(body.writeKey ?? 'header');
     return c.json({ success: true });
   });

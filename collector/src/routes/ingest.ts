@@ -2,12 +2,11 @@ import { MAX_BATCH_BYTES, parseBatch } from '@tally/schemas';
 import type { Context, Hono } from 'hono';
 import type { CollectorEnv, RouteDeps } from '../app-context.js';
 import { ApiError, writeRefused } from '../errors.js';
-import { clientAddress } from '../ingest/client-ip.js';
 import { parseJson } from '../ingest/parse-json.js';
 import { prepareItems } from '../ingest/prepare.js';
 import { readBody } from '../ingest/read-body.js';
 import { withWriteFailures } from '../ingest/write-failure.js';
-import { authenticateSource, findSource, writeKeyFromHeader } from '../source-auth.js';
+import { clientAddress, identifyRequest } from '../request-identity.js';
 
 /** The single-message endpoints, long and short (Segment's browser SDK uses the short ones). */
 const SINGLE_PATHS = {
@@ -24,7 +23,8 @@ const SINGLE_PATHS = {
  * Segment HTTP tracking API. Answers `200 { accepted, duplicates, rejected: [{ index,
  * messageId, reason, message }] }` once every event is committed to `events` or
  * `rejected_events`; `503` with `Retry-After` when the database could not be reached, `500`
- * when the request failed on its own (docs/design.md §2).
+ * when the request failed on its own (docs/design.md §2); 401 for a missing or unknown write
+ * key, 403 for a page whose origin the source does not allow.
  *
  * @example
  * registerIngestRoutes(app, deps);
@@ -38,14 +38,13 @@ export function registerIngestRoutes(app: Hono<CollectorEnv>, deps: RouteDeps): 
 
 async function ingest(c: Context<CollectorEnv>, deps: RouteDeps, kind: string): Promise<Response> {
   const receivedAt = deps.now();
-  const { sources } = deps.config;
-  const authorization = c.req.header('authorization');
-  // A wrong key in the header is refused before the body is read.
-  const headerKey = writeKeyFromHeader(authorization);
-  if (headerKey !== undefined && !findSource(headerKey, sources)) authenticateSource(authorization, undefined, sources);
-
-  const body = parseJson(await readBody(c.req.raw, MAX_BATCH_BYTES));
-  const source = authenticateSource(authorization, body, sources);
+  // Who sent it: the write key (header before the body is read, else the body's), the
+  // source's allowed origins, then that key's rate limit.
+  const { source, body } = await identifyRequest(
+    c,
+    { sources: deps.config.sources, limitWriteKey: deps.limitWriteKey },
+    async () => parseJson(await readBody(c.req.raw, MAX_BATCH_BYTES).catch(abortedBody)),
+  );
   c.set('source', source);
 
   let items: unknown[];
@@ -70,7 +69,7 @@ async function ingest(c: Context<CollectorEnv>, deps: RouteDeps, kind: string): 
 
   const request = {
     receivedAt,
-    ip: clientAddress(c.req.header('x-forwarded-for'), deps.peerAddress(c), deps.config.trustProxy),
+    ip: clientAddress(c, deps.config.trustProxy, deps.peerAddress(c)),
     userAgent: c.req.header('user-agent'),
   };
   const prepared = prepareItems(items, {
@@ -94,5 +93,12 @@ async function ingest(c: Context<CollectorEnv>, deps: RouteDeps, kind: string): 
   metrics.accepted.inc({ source: source.id }, result.accepted);
   metrics.duplicates.inc({ source: source.id }, result.duplicates);
   for (const item of rejected) metrics.rejected.inc({ reason: item.reason });
+  c.set('outcome', { accepted: result.accepted, duplicates: result.duplicates, rejected: rejected.length });
   return c.json({ accepted: result.accepted, duplicates: result.duplicates, rejected });
+}
+
+/** A sender that hung up (or was cut off by the request timeout) mid-body is its own error, not the server's. */
+function abortedBody(error: unknown): never {
+  if (error instanceof ApiError) throw error;
+  throw new ApiError(400, 'request_aborted', 'the request body ended before it was complete');
 }

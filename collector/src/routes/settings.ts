@@ -1,12 +1,16 @@
 import type { Context, Hono } from 'hono';
 import type { CollectorEnv, RouteDeps } from '../app-context.js';
 import { ApiError } from '../errors.js';
-import { findSource } from '../source-auth.js';
+import { findSource } from '../request-identity.js';
 
 /**
  * `GET /v1/projects/:writeKey/settings`: the settings document Segment's SDKs fetch at start,
  * pointing their `Segment.io` destination at this collector, so analytics.js and the mobile
  * libraries run against Tally with only their host changed. Unknown write key → 404.
+ *
+ * The host in it is the configured public URL (`TALLY_PUBLIC_URL`), and then the document may
+ * be cached by anyone. Without one it is the request's own `Host`, answered `no-store`: a
+ * header the sender chose must never reach a shared cache. `X-Forwarded-Host` is never read.
  *
  * @example
  * registerSettingsRoute(app, deps);
@@ -17,8 +21,8 @@ export function registerSettingsRoute(app: Hono<CollectorEnv>, deps: RouteDeps):
     const source = findSource(writeKey, deps.config.sources);
     if (!source) throw new ApiError(404, 'not_found', 'no source has this write key');
     c.set('source', source);
-    const { protocol, host } = publicOrigin(c, deps.config.trustProxy);
-    c.header('Cache-Control', 'public, max-age=300');
+    const { protocol, host } = publicOrigin(c, deps.config.publicUrl);
+    c.header('Cache-Control', deps.config.publicUrl ? 'public, max-age=300' : 'no-store');
     return c.json({
       integrations: {
         'Segment.io': {
@@ -48,12 +52,7 @@ export function registerSettingsRoute(app: Hono<CollectorEnv>, deps: RouteDeps):
   });
 }
 
-function publicOrigin(c: Context<CollectorEnv>, trustProxy: number): { protocol: string; host: string } {
-  const url = new URL(c.req.url);
-  const forwardedProto = trustProxy > 0 ? c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() : undefined;
-  const forwardedHost = trustProxy > 0 ? c.req.header('x-forwarded-host')?.split(',')[0]?.trim() : undefined;
-  return {
-    protocol: forwardedProto === 'http' || forwardedProto === 'https' ? forwardedProto : url.protocol.replace(':', ''),
-    host: forwardedHost || c.req.header('host') || url.host,
-  };
+function publicOrigin(c: Context<CollectorEnv>, publicUrl: string | undefined): { protocol: string; host: string } {
+  const url = new URL(publicUrl ?? c.req.url);
+  return { protocol: url.protocol.replace(':', ''), host: url.host };
 }

@@ -1,20 +1,18 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Hono } from 'hono';
 import type { CollectorEnv, RouteDeps } from '../app-context.js';
 import { ApiError } from '../errors.js';
 
 /**
- * The built browser tracker (`@tally/sdk-web`'s `dist/tally.js`), read once; null when the
- * SDK has not been built.
+ * The browser tracker at `path` (`TALLY_TRACKER_SCRIPT`; by default this repository's
+ * `sdk-web/dist/tally.js`), read once; null when there is no such file.
  *
  * @example
- * const script = loadTrackerScript();
+ * const script = loadTrackerScript(config.trackerScriptPath);
  */
-export function loadTrackerScript(): string | null {
+export function loadTrackerScript(path: string): string | null {
   try {
-    const path = createRequire(import.meta.url).resolve('@tally/sdk-web/tally.js');
     return readFileSync(path, 'utf8');
   } catch {
     return null;
@@ -34,7 +32,7 @@ export function registerTrackerScriptRoute(app: Hono<CollectorEnv>, deps: RouteD
   for (const path of ['/t.js', '/tally.js']) {
     app.get(path, (c) => {
       if (script === null) {
-        throw new ApiError(404, 'tracker_not_built', 'the browser tracker has not been built; run `pnpm build` in the repository');
+        throw new ApiError(404, 'tracker_not_built', 'the browser tracker has not been built or not found: run `pnpm build` in the repository, or point TALLY_TRACKER_SCRIPT at tally.js');
       }
       c.header('ETag', etag);
       c.header('Cache-Control', 'public, max-age=3600, stale-while-revalidate=86400');

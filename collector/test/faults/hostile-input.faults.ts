@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
+import { writerAndMetrics } from '../support/collector-app.js';
 import type { AppConfig } from '../../src/app-context.js';
 import { CATEGORIES, hostileRequests, gzipBomb, type HostileCategory, type HostileRequest } from './hostile-requests.js';
 import { FAULT_SOURCE, startCollector, type CollectorProcess } from './support/collector-process.js';
@@ -147,7 +148,7 @@ describe('hostile input', () => {
   });
 
   it(`answers ${IN_PROCESS.toLocaleString('en-US')} malformed or adversarial requests without a 5xx, storing nothing from forged keys and every rejection with its reason`, async () => {
-    const app = createApp({ database, config, trackerScript: null });
+    const app = createApp({ database, config, trackerScript: null, ...writerAndMetrics(database) });
     const runId = 'inproc';
     const next = hostileRequests({ seed: SEED, writeKey: FAULT_SOURCE.writeKey, runId });
     const tally = newTally();

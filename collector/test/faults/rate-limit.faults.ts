@@ -1,9 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
-import { rateLimit } from '../../src/rate-limit/index.js';
+import { writerAndMetrics } from '../support/collector-app.js';
 import { FAULT_SOURCE } from './support/collector-process.js';
 import { checkStored, createFaultDatabase } from './support/fault-database.js';
 import { sendLoad } from './support/load-generator.js';
@@ -29,12 +28,11 @@ describe('rate limits in front of the collector', () => {
       database,
       config: { sources: [{ ...FAULT_SOURCE, allowedOrigins: ['*'] }], trustProxy: 0, skewThresholdMs: 60_000, adminKey: undefined },
       trackerScript: null,
+      rateLimit: { perIp: { ratePerSecond: 40, burst: 40 }, perWriteKey: { ratePerSecond: 60, burst: 60 } },
+      ...writerAndMetrics(database),
     });
-    const app = new Hono();
-    app.use('/v1/*', rateLimit({ perIp: { ratePerSecond: 40, burst: 40 }, perWriteKey: { ratePerSecond: 60, burst: 60 } }));
-    app.route('/', collector);
     server = await new Promise<ServerType>((resolve) => {
-      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+      const s = serve({ fetch: collector.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
     });
     const { port } = server.address() as AddressInfo;
 

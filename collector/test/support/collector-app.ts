@@ -1,6 +1,9 @@
 import type { AppConfig } from '../../src/app-context.js';
 import { createApp, type AppDeps } from '../../src/app.js';
 import type { Source } from '../../src/config.js';
+import type { Database } from '../../src/db/database.js';
+import { createGroupCommitWriter, type EventWriter } from '../../src/ingest/group-commit-writer.js';
+import { createMetrics, type Metrics } from '../../src/metrics.js';
 import type { TestDatabase } from './test-database.js';
 
 export const shop: Source = {
@@ -24,9 +27,21 @@ export const testConfig: AppConfig = {
   adminKey: 'admin-key-for-tests',
 };
 
+/** A group-commit writer over the test database and the metrics it reports to, as `startCollector` builds them. */
+export function writerAndMetrics(database: Database): { writer: EventWriter; metrics: Metrics } {
+  const writer = createGroupCommitWriter({
+    db: database.db,
+    connections: database.engine === 'pglite' ? 1 : 2,
+    onFlush: (stats) => metrics.recordFlush(stats),
+  });
+  const metrics = createMetrics(() => writer.queueDepth);
+  return { writer, metrics };
+}
+
 /** The collector app over a test database, with the test sources. */
 export function testApp(database: TestDatabase, overrides: Partial<AppDeps> = {}) {
-  return createApp({ database, config: testConfig, trackerScript: null, ...overrides });
+  const built = overrides.writer && overrides.metrics ? { writer: overrides.writer, metrics: overrides.metrics } : writerAndMetrics(overrides.database ?? database);
+  return createApp({ database, config: testConfig, trackerScript: null, ...overrides, writer: overrides.writer ?? built.writer, metrics: overrides.metrics ?? built.metrics });
 }
 
 export function basic(writeKey: string): string {

@@ -1,6 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import type { Context } from 'hono';
-import { clientAddress as forwardedClientAddress, expandIpv6 } from '../ingest/client-ip.js';
+import { expandIpv6 } from '../ingest/client-ip.js';
 
 /**
  * The key an address is limited under: an IPv4 address whole, an IPv6 address cut to its
@@ -53,25 +52,4 @@ function compressIPv6(words: number[]): string {
   const hex = words.map((word) => word.toString(16));
   if (bestStart < 0) return hex.join(':');
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
-}
-
-/**
- * The address of the peer that opened the connection, when the app runs under
- * `@hono/node-server`; `undefined` in-process (`app.request`) or on other runtimes.
- * Headers such as `X-Forwarded-For` are not read: any client can write them.
- */
-export function socketAddress(c: Context): string | undefined {
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } }; server?: unknown } | undefined;
-  const bindings = (env?.server ?? env) as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return bindings?.incoming?.socket?.remoteAddress;
-}
-
-/**
- * The client's address, seen through `trustedProxyHops` reverse proxies that each append
- * the address they received from to `X-Forwarded-For`: the entry that many places from the
- * right is the one the outermost trusted proxy saw, and entries left of it are the
- * client's own say. With 0 hops (the default) the socket's peer is the client.
- */
-export function clientAddress(c: Context, trustedProxyHops = 0): string | undefined {
-  return forwardedClientAddress(c.req.header('x-forwarded-for'), socketAddress(c), trustedProxyHops);
 }
