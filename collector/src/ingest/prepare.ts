@@ -33,7 +33,7 @@ export interface PrepareOptions {
   pathPrefix: string;
 }
 
-const EARLIEST = Date.UTC(1, 0, 1);
+const EARLIEST = Date.parse('0001-01-01T00:00:00Z');
 const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /**
