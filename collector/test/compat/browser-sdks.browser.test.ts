@@ -127,9 +127,9 @@ describe(`browser SDKs from npm in Chromium, CDN and API hosts pointed at the co
 
   test('@segment/analytics-next: settings from the collector, track, page and identify stored row by row', async () => {
     const tab = await open('/segment.html');
-    await tab.waitForFunction(() => (window as unknown as { analytics?: { initialized?: boolean } }).analytics?.initialized === true);
+    await tab.waitForFunction(() => (globalThis as unknown as { analytics?: { initialized?: boolean } }).analytics?.initialized === true);
     await tab.evaluate(async () => {
-      const analytics = (window as unknown as { analytics: Record<string, (...args: unknown[]) => Promise<unknown>> }).analytics;
+      const analytics = (globalThis as unknown as { analytics: Record<string, (...args: unknown[]) => Promise<unknown>> }).analytics;
       await analytics.identify!('next-user-1', { email: 'next@example.com' });
       await analytics.track!('Product Viewed', { product_id: 'p-1', price: 9.5, currency: 'EUR' });
       await analytics.page!('Docs', 'Getting Started', { path: '/docs' });
@@ -155,9 +155,9 @@ describe(`browser SDKs from npm in Chromium, CDN and API hosts pointed at the co
 
   test('@rudderstack/analytics-js: source configuration from the collector, track, page and identify stored row by row', async () => {
     const tab = await open('/rudderstack.html');
-    await tab.waitForFunction(() => typeof (window as unknown as { rudderanalytics?: { track?: unknown } }).rudderanalytics?.track === 'function');
+    await tab.waitForFunction(() => typeof (globalThis as unknown as { rudderanalytics?: { track?: unknown } }).rudderanalytics?.track === 'function');
     await tab.evaluate(() => {
-      const rudder = (window as unknown as { rudderanalytics: Record<string, (...args: unknown[]) => void> }).rudderanalytics;
+      const rudder = (globalThis as unknown as { rudderanalytics: Record<string, (...args: unknown[]) => void> }).rudderanalytics;
       rudder.identify!('rs-web-user-1', { email: 'rs-web@example.com' });
       rudder.track!('Order Completed', { order_id: 'W-1', revenue: 12, currency: 'USD' });
       rudder.page!('Docs', 'Getting Started', { path: '/docs' });
