@@ -78,8 +78,18 @@ describe(`sentAt, RFC 3339 date-times and numeric ids as stored on ${testEngine}
       { message_id: group.messageId, user_id: '4242', group_id: '9001' },
       { message_id: alias.messageId, user_id: '4242', previous_id: '12.5' },
     ]);
-    const single = await postJson(app, '/v1/track', { messageId: `num-${Date.now()}-4`, userId: 4242, event: 'Renewed' }, { authorization: basic(shop.writeKey) });
+    const track = { messageId: `num-${Date.now()}-4`, userId: 4242, event: 'Renewed' };
+    const single = await postJson(app, '/v1/track', track, { authorization: basic(shop.writeKey) });
     expect(await single.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+    await expectStoredRows(database, [{ message_id: track.messageId, type: 'track', user_id: '4242' }]);
+    // All four calls carried the same person: one customer.
+    const customers = await database.db
+      .selectFrom('events')
+      .select('customer_id')
+      .distinct()
+      .where('message_id', 'in', [identify.messageId, group.messageId, alias.messageId, track.messageId])
+      .execute();
+    expect(customers).toHaveLength(1);
   });
 
   test('an integer id past 2^53 is refused with its reason and kept in rejected_events; the rest of the batch is stored', async () => {
