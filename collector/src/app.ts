@@ -12,6 +12,7 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerIngestRoutes } from './routes/ingest.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerSettingsRoute } from './routes/settings.js';
+import { registerSourceConfigRoute } from './routes/source-config.js';
 import { registerTrackerScriptRoute } from './routes/tracker-script.js';
 import { sourceCors } from './source-cors.js';
 
@@ -76,6 +77,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> & { writer: EventWr
 
   registerIngestRoutes(app, routeDeps);
   registerSettingsRoute(app, routeDeps);
+  registerSourceConfigRoute(app, routeDeps);
   registerTrackerScriptRoute(app, routeDeps);
   registerHealthRoutes(app, routeDeps);
   registerMetricsRoute(app, routeDeps);

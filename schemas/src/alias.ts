@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { OptionalIdentifier } from './common.js';
+import { RequiredIdentifier } from './identifier.js';
 import { messageFields } from './message-fields.js';
 
 /**
@@ -19,8 +20,8 @@ export const AliasEvent = z
     type: z.literal('alias'),
     ...messageFields,
     anonymousId: OptionalIdentifier,
-    userId: z.string().min(1),
-    previousId: z.string().min(1),
+    userId: RequiredIdentifier,
+    previousId: RequiredIdentifier,
   })
   .meta({ title: 'AliasEvent', description: 'An alias call: merges previousId into userId.' });
 export type AliasEvent = z.infer<typeof AliasEvent>;

@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { absentWhenNull, Integrations, IsoDateTime } from './common.js';
+import { absentWhenNull, Integrations } from './common.js';
+import { IsoDateTime } from './date-time.js';
 import { Context } from './context.js';
 import { MAX_BATCH_EVENTS } from './limits.js';
 

@@ -1,31 +1,15 @@
 import * as z from 'zod';
-
-/**
- * An ISO-8601 date-time as Segment and RudderStack SDKs send it: a `T` between date and
- * time, seconds, an optional fraction of any length, and `Z` or an offset (`+02:00`,
- * `+0200` or `+02`).
- *
- * @example
- * IsoDateTime.parse('2024-05-01T12:00:00.000Z');
- * IsoDateTime.parse('2024-05-01T14:00:00.123456+02:00');
- */
-export const IsoDateTime = z
-  .string()
-  .regex(
-    /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?(Z|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)$/,
-    { error: 'expected an ISO-8601 date-time such as "2024-05-01T12:00:00.000Z"' },
-  )
-  .meta({ description: 'ISO-8601 date-time with Z or an offset, e.g. 2024-05-01T12:00:00.000Z' });
-export type IsoDateTime = z.infer<typeof IsoDateTime>;
+import { Identifier } from './identifier.js';
 
 /**
  * An optional identifier (`anonymousId`, `userId`). `null`, which several server SDKs
- * send for an absent id, reads as absent.
+ * send for an absent id, reads as absent; a number reads as its decimal string.
  *
  * @example
  * OptionalIdentifier.parse(null); // undefined
+ * OptionalIdentifier.parse(42); // '42'
  */
-export const OptionalIdentifier = absentWhenNull(z.string());
+export const OptionalIdentifier = absentWhenNull(Identifier);
 
 /**
  * Makes a field optional and reads `null` as absent: Segment's Ruby and Python

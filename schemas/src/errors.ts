@@ -143,6 +143,17 @@ function sizeOf(issue: z.core.$ZodIssue, root: unknown): number | undefined {
   return undefined;
 }
 
+function isRootTypeMismatch(issues: readonly z.core.$ZodIssue[]): boolean {
+  const [only] = issues;
+  return issues.length === 1 && only?.code === 'invalid_type' && only.path.length === 0;
+}
+
+/** The expected types of a union whose every branch failed on the value's type alone. */
+function rootTypeMismatches(branches: readonly z.core.$ZodIssue[][]): string[] | undefined {
+  if (branches.length === 0 || !branches.every(isRootTypeMismatch)) return undefined;
+  return branches.map((issues) => (issues[0] as z.core.$ZodIssueInvalidType).expected);
+}
+
 function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
   switch (issue.code) {
     case 'invalid_type': {
@@ -196,6 +207,20 @@ function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
         }
         if (value === undefined) return `required, expected one of ${quoteAll(options)}`;
         return `expected one of ${quoteAll(options)}, got ${describeValue(value)}`;
+      }
+      const branches = (issue as { errors?: z.core.$ZodIssue[][] }).errors ?? [];
+      // The value has the type of exactly one branch, which refused it: its reasons are the ones.
+      const matching = branches.filter((issues) => !isRootTypeMismatch(issues));
+      if (matching.length === 1 && matching[0]!.every((inner) => inner.path.length === 0)) {
+        return matching[0]!.map((inner) => describeIssue(inner, root)).join('; ');
+      }
+      // A value of none of the allowed types (an id that is neither a string nor a number).
+      const types = rootTypeMismatches(branches);
+      if (types) {
+        const expected = types.map((type) => EXPECTED[type] ?? `a ${type}`).join(' or ');
+        const r = received(issue, root);
+        if (r.state === 'missing') return `required, expected ${expected}`;
+        return r.state === 'value' ? `expected ${expected}, got ${describeValue(r.value)}` : `expected ${expected}`;
       }
       return `does not match any allowed shape${got(issue, root)}`;
     }

@@ -1,10 +1,11 @@
 import * as z from 'zod';
 import { absentWhenNull, Properties, requireIdentity } from './common.js';
+import { RequiredIdentifier } from './identifier.js';
 import { messageFields } from './message-fields.js';
 
 /**
  * A group call: the user belongs to a group (a company, a team, an account).
- * `groupId` is required.
+ * `groupId` is required (a number reads as its decimal string).
  *
  * @example
  * GroupEvent.parse({
@@ -19,7 +20,7 @@ export const GroupEvent = z
   .looseObject({
     type: z.literal('group'),
     ...messageFields,
-    groupId: z.string().min(1),
+    groupId: RequiredIdentifier,
     traits: absentWhenNull(Properties),
   })
   .check(requireIdentity)

@@ -1,7 +1,9 @@
 export { Consent, consentGranted } from './consent.js';
 export { ALWAYS_ALLOWED_CATEGORY, type ConsentDecision, type ConsentMode, decideConsent, DEFAULT_CONSENT_CATEGORY } from './consent-decision.js';
 export { Context, ContextCampaign, ContextLibrary, ContextPage, ContextScreen } from './context.js';
-export { absentWhenNull, Integer, Integrations, IsoDateTime, MessageId, OptionalIdentifier, Properties } from './common.js';
+export { absentWhenNull, Integer, Integrations, MessageId, OptionalIdentifier, Properties } from './common.js';
+export { IsoDateTime, normalizeDateTime } from './date-time.js';
+export { decimalString, Identifier, RequiredIdentifier } from './identifier.js';
 export { TrackEvent } from './track.js';
 export { PageEvent } from './page.js';
 export { ScreenEvent } from './screen.js';

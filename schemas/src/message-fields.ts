@@ -1,10 +1,12 @@
 import * as z from 'zod';
-import { absentWhenNull, Integrations, IsoDateTime, MessageId, OptionalIdentifier } from './common.js';
+import { absentWhenNull, Integrations, MessageId, OptionalIdentifier } from './common.js';
+import { IsoDateTime } from './date-time.js';
 import { Context } from './context.js';
 
 /**
- * The fields every message shares. `anonymousId`/`userId` are strings (at least one is
- * required, except on alias); the timestamps are ISO-8601 date-times.
+ * The fields every message shares. `anonymousId`/`userId` are strings or numbers read as
+ * strings (at least one is required, except on alias); the timestamps are RFC 3339
+ * date-times, normalised to UTC.
  */
 export const messageFields = {
   messageId: MessageId,

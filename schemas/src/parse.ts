@@ -1,20 +1,21 @@
 import { Batch } from './batch.js';
 import { isRecord } from './common.js';
+import { IsoDateTime } from './date-time.js';
 import { describeValue, formatIssues, formatPath } from './errors.js';
 import { encodedSize, formatCount, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from './limits.js';
 import { type Message, MESSAGE_SCHEMAS, MESSAGE_TYPES, type MessageType } from './message.js';
 
 /**
- * The outcome of a validation: the parsed value, or the list of problems in words a
- * person can act on and why the value was refused (`schema`: it does not match the
- * wire format; `too_large`: it passes a size limit).
+ * The outcome of a validation: the parsed value (with `warnings` for what was ignored in
+ * it), or the list of problems in words a person can act on and why the value was refused
+ * (`schema`: it does not match the wire format; `too_large`: it passes a size limit).
  *
  * @example
  * const result: ValidationResult<Message> = parseMessage(body);
  * if (!result.success) console.log(result.reason, result.errors.join('\n'));
  */
 export type ValidationResult<T> =
-  | { success: true; data: T }
+  | { success: true; data: T; warnings?: string[] }
   | { success: false; errors: string[]; reason: 'schema' | 'too_large' };
 
 function fail<T>(reason: 'schema' | 'too_large', errors: string[]): ValidationResult<T> {
@@ -70,7 +71,8 @@ export function parseMessage(input: unknown, path = ''): ValidationResult<Messag
 /**
  * Validates the envelope of a batch request: its size (500 KB), its item count
  * (2,500) and its own fields. The items themselves are left to `parseMessage`, one by
- * one, so that one bad item does not refuse the others. Never throws.
+ * one, so that one bad item does not refuse the others. A `sentAt` that is not a valid
+ * date-time refuses nothing: it is dropped and named in `warnings`. Never throws.
  *
  * @example
  * const envelope = parseBatch(body);
@@ -91,7 +93,22 @@ export function parseBatch(input: unknown): ValidationResult<Batch> {
       `batch: holds ${formatCount(items.length)} events; the limit is ${formatCount(MAX_BATCH_EVENTS)}`,
     ]);
   }
-  const result = Batch.safeParse(input);
-  if (!result.success) return fail('schema', formatIssues(result.error, '', input));
-  return { success: true, data: result.data };
+  const sentAt = readEnvelopeSentAt(input['sentAt']);
+  const envelope = sentAt.usable ? input : { ...input, sentAt: undefined };
+  const result = Batch.safeParse(envelope);
+  if (!result.success) return fail('schema', formatIssues(result.error, '', envelope));
+  return sentAt.warning === undefined ? { success: true, data: result.data } : { success: true, data: result.data, warnings: [sentAt.warning] };
+}
+
+/*
+ * The envelope's `sentAt` serves only to correct client clock skew: one that is not a valid
+ * date-time switches that correction off for the batch, with a warning, and costs no event.
+ */
+function readEnvelopeSentAt(value: unknown): { usable: boolean; warning?: string } {
+  if (value === undefined) return { usable: true };
+  if (value === null) return { usable: false };
+  const result = IsoDateTime.safeParse(value);
+  if (result.success) return { usable: true };
+  const [problem] = formatIssues(result.error, 'sentAt', value);
+  return { usable: false, warning: `${problem}; ignored, so this batch's timestamps are not corrected for clock skew` };
 }

@@ -9,6 +9,11 @@ export interface ValidFixture {
   file: string;
   description: string;
   kind: 'message' | 'batch';
+  /**
+   * The fields that parse to another value than was sent (numeric ids as strings, date-times
+   * in UTC): an object for a message, one per item for a batch.
+   */
+  normalized?: Record<string, unknown> | Record<string, unknown>[];
   payload: unknown;
 }
 

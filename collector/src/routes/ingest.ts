@@ -19,7 +19,7 @@ const SINGLE_PATHS = {
 } as const;
 
 /**
- * `POST /v1/batch` (`/v1/b`) and the single-message endpoints, wire-compatible with the
+ * `POST /v1/batch` (`/v1/b`, `/v1/import`) and the single-message endpoints, wire-compatible with the
  * Segment HTTP tracking API. Answers `200 { accepted, duplicates, rejected: [{ index,
  * messageId, reason, message }] }` once every event is committed to `events` or
  * `rejected_events`; `503` with `Retry-After` when the database could not be reached, `500`
@@ -30,7 +30,8 @@ const SINGLE_PATHS = {
  * registerIngestRoutes(app, deps);
  */
 export function registerIngestRoutes(app: Hono<CollectorEnv>, deps: RouteDeps): void {
-  for (const path of ['/v1/batch', '/v1/b']) app.post(path, (c) => ingest(c, deps, 'batch'));
+  // analytics-android 4.x uploads its batches to /v1/import, a path it does not let apps change.
+  for (const path of ['/v1/batch', '/v1/b', '/v1/import']) app.post(path, (c) => ingest(c, deps, 'batch'));
   for (const [type, paths] of Object.entries(SINGLE_PATHS)) {
     for (const path of paths) app.post(path, (c) => ingest(c, deps, type));
   }
@@ -50,6 +51,7 @@ async function ingest(c: Context<CollectorEnv>, deps: RouteDeps, kind: string): 
   let items: unknown[];
   let batchContext: Record<string, unknown> | undefined;
   let batchSentAt: string | undefined;
+  let warnings: string[] | undefined;
   if (kind === 'batch') {
     const envelope = parseBatch(body);
     if (!envelope.success) {
@@ -59,6 +61,7 @@ async function ingest(c: Context<CollectorEnv>, deps: RouteDeps, kind: string): 
     items = envelope.data.batch;
     batchContext = envelope.data.context as Record<string, unknown> | undefined;
     batchSentAt = envelope.data.sentAt;
+    warnings = envelope.warnings;
   } else {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new ApiError(400, 'invalid_message', `expected a ${kind} message object as the body`);
@@ -94,7 +97,7 @@ async function ingest(c: Context<CollectorEnv>, deps: RouteDeps, kind: string): 
   metrics.duplicates.inc({ source: source.id }, result.duplicates);
   for (const item of rejected) metrics.rejected.inc({ reason: item.reason });
   c.set('outcome', { accepted: result.accepted, duplicates: result.duplicates, rejected: rejected.length });
-  return c.json({ accepted: result.accepted, duplicates: result.duplicates, rejected });
+  return c.json({ accepted: result.accepted, duplicates: result.duplicates, rejected, ...(warnings && { warnings }) });
 }
 
 /** A sender that hung up (or was cut off by the request timeout) mid-body is its own error, not the server's. */
