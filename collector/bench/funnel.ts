@@ -2,10 +2,11 @@
  * Funnel benchmark: loads N events (10 million by default) of shop journeys over 30 days
  * into a database of its own on a real Postgres server, then times the marketers' queries.
  *
- *   pnpm bench:funnel [--events 10000000] [--customers 500000] [--reuse] [--runs 5] [--skip-sessions]
+ *   pnpm bench:funnel [--events 10000000] [--customers 500000] [--reuse] [--runs 5] [--skip-sessions] [--database tally_bench_funnel]
  *
  * DATABASE_URL names the server (default postgres://postgres@127.0.0.1:5432/postgres); the
- * data goes to the database `tally_bench_funnel` on it, which --reuse keeps between runs.
+ * data goes to the database `tally_bench_funnel` (or --database) on it, which --reuse keeps
+ * between runs.
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -20,6 +21,7 @@ const { values: flags } = parseArgs({
     runs: { type: 'string', default: '5' },
     reuse: { type: 'boolean', default: false },
     'skip-sessions': { type: 'boolean', default: false },
+    database: { type: 'string', default: 'tally_bench_funnel' },
   },
 });
 
@@ -27,7 +29,11 @@ const events = positive('events', flags.events);
 const customers = flags.customers ? positive('customers', flags.customers) : Math.max(1, Math.round(events / 20));
 const runs = positive('runs', flags.runs);
 const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const benchName = 'tally_bench_funnel';
+const benchName = flags.database;
+if (!/^[a-z_][a-z0-9_]{0,62}$/.test(benchName)) {
+  console.error(`--database must be a plain lower-case Postgres name, got ${benchName}`);
+  process.exit(2);
+}
 
 function positive(name: string, value: string | undefined): number {
   const n = Number(value);
