@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { rateLimitConfigFromEnv, type RateLimitOptions } from './rate-limit/index.js';
+import { retentionConfigFromEnv, type RetentionSettings } from './retention/config.js';
 
 /** How a source treats events whose consent category carries no decision. */
 export const ConsentMode = z.enum(['opt-in', 'opt-out']);
@@ -16,6 +17,8 @@ export const Source = z.object({
   writeKey: z.string().min(8, 'expected at least 8 characters'),
   allowedOrigins: z.array(Origin).default([]),
   consentMode: ConsentMode.default('opt-out'),
+  /** Days this source's events are kept (see retention/expire.ts); absent: kept until deleted by hand. */
+  retentionDays: z.number().int('expected a whole number of days').positive('expected 1 day or more').optional(),
 });
 export type Source = z.infer<typeof Source>;
 
@@ -62,6 +65,8 @@ export interface CollectorConfig {
   writerConnections: number;
   /** Request limits from `TALLY_RATE_LIMIT_*` (see `rate-limit/config.ts`); none when absent. */
   rateLimit?: RateLimitOptions | undefined;
+  /** Retention schedule from `TALLY_RETENTION_INTERVAL_MS` and `TALLY_REJECTED_RETENTION_DAYS` (see `retention/config.ts`). */
+  retention?: RetentionSettings | undefined;
   /** True when no source was configured and the development source is in use. */
   usingDevelopmentSource: boolean;
 }
@@ -109,6 +114,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     poolSize: parseVariable(env, 'TALLY_DB_POOL_SIZE', PositiveInt, 4),
     writerConnections: parseVariable(env, 'TALLY_WRITER_CONNECTIONS', PositiveInt, 2),
     rateLimit: loadRateLimit(env),
+    retention: loadRetention(env),
   };
 }
 
@@ -132,6 +138,14 @@ export function parseSources(input: unknown, where = 'sources'): Source[] {
 function loadRateLimit(env: Record<string, string | undefined>): RateLimitOptions {
   try {
     return rateLimitConfigFromEnv(env);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
+function loadRetention(env: Record<string, string | undefined>): RetentionSettings {
+  try {
+    return retentionConfigFromEnv(env);
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }

@@ -5,6 +5,7 @@ import type { CollectorConfig } from './config.js';
 import { createDatabase, type Database } from './db/database.js';
 import { createGroupCommitWriter } from './ingest/group-commit-writer.js';
 import { createMetrics } from './metrics.js';
+import { startRetention } from './retention/index.js';
 
 export interface RunningCollector {
   /** Base URL, e.g. `http://127.0.0.1:3000`. */
@@ -37,6 +38,7 @@ export async function startCollector(config: CollectorConfig, options: { databas
     onFlush: (stats) => metrics?.recordFlush(stats),
   });
   metrics = createMetrics(() => writer.queueDepth);
+  const retention = await startRetention({ db: database.db, sources: config.sources, settings: config.retention });
   const app = createApp({ database, config, writer, metrics, rateLimit: config.rateLimit });
 
   const server = await new Promise<ServerType>((resolve, reject) => {
@@ -57,6 +59,7 @@ export async function startCollector(config: CollectorConfig, options: { databas
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         if ('closeIdleConnections' in server) server.closeIdleConnections();
         await writer.drain();
+        await retention.stop();
         // Requests still open were refused by the closed writer; give them a moment to be answered.
         await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
         if ('closeAllConnections' in server) server.closeAllConnections();
