@@ -66,8 +66,11 @@ export async function startRetention(options: RetentionOptions): Promise<Retenti
       current = undefined;
     }
   };
+  const inFlight = new Set<Promise<void>>();
   const scheduled = () => {
-    run().then(onRun, onError);
+    const settled = run().then(onRun, onError);
+    inFlight.add(settled);
+    void settled.finally(() => inFlight.delete(settled));
   };
   let stopped = false;
   const timer = setInterval(scheduled, settings.intervalMs);
@@ -80,6 +83,7 @@ export async function startRetention(options: RetentionOptions): Promise<Retenti
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      await Promise.all(inFlight);
       while (current) await current.catch(() => undefined);
     },
   };
