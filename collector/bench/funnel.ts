@@ -155,7 +155,9 @@ if (loaded !== events) {
 }
 
 const size = await client.query(
-  `select pg_size_pretty(pg_table_size('events')) as heap, pg_size_pretty(pg_relation_size('events_event_customer_timestamp')) as funnel_index,
+  // Sizes summed over the partitions (a partitioned table or index holds nothing itself).
+  `select pg_size_pretty((select sum(pg_table_size(relid)) from pg_partition_tree('events'))) as heap,
+          pg_size_pretty((select sum(pg_relation_size(relid)) from pg_partition_tree('events_event_customer_timestamp'))) as funnel_index,
           (select count(*) from customer_event_days) as day_rows, pg_size_pretty(pg_total_relation_size('customer_event_days')) as day_size`,
 );
 const sizes = size.rows[0];
