@@ -26,9 +26,14 @@ export async function up(db: Kysely<any>): Promise<void> {
         if not exists (select 1 from pg_roles where rolname = role_name) then
           begin
             execute format('create role %I nologin', role_name);
-          exception when duplicate_object or unique_violation then
-            -- Another database on this server created it at the same moment.
-            null;
+          exception
+            when duplicate_object or unique_violation then
+              -- Another database on this server created it at the same moment.
+              null;
+            when insufficient_privilege then
+              -- The collector's own user may not create roles: a superuser can create them
+              -- later and run the grants in docs/sql.md; the collector works without them.
+              raise notice 'tally: cannot create role % (%); access by data category is not set up', role_name, sqlerrm;
           end;
         end if;
       end loop;
@@ -81,11 +86,20 @@ export async function up(db: Kysely<any>): Promise<void> {
     end
     $fn$;
 
+    -- A security definer function runs with its owner's rights: it must not find another
+    -- funnel() or events earlier on a caller's search path.
     do $do$
     begin
-      -- A security definer function runs with its owner's rights: it must not find another
-      -- funnel() or events earlier on a caller's search path.
       execute format('alter function analyst_funnel(text[], timestamptz, timestamptz, interval, text) set search_path = %I, pg_temp', current_schema());
+    end
+    $do$;
+    revoke all on function analyst_funnel(text[], timestamptz, timestamptz, interval, text) from public;
+
+    do $do$
+    begin
+      if (select count(*) from pg_roles where rolname in ('tally_admin', 'tally_marketer', 'tally_analyst')) < 3 then
+        return;
+      end if;
       execute format('grant usage on schema %I to tally_admin, tally_marketer, tally_analyst', current_schema());
       execute format('grant all on all tables in schema %I to tally_admin', current_schema());
       execute format('grant all on all sequences in schema %I to tally_admin', current_schema());
@@ -95,24 +109,24 @@ export async function up(db: Kysely<any>): Promise<void> {
       execute format('alter default privileges in schema %I grant all on tables to tally_admin', current_schema());
       execute format('alter default privileges in schema %I grant all on sequences to tally_admin', current_schema());
       execute format('alter default privileges in schema %I grant all on functions to tally_admin', current_schema());
+      grant execute on function analyst_funnel(text[], timestamptz, timestamptz, interval, text) to tally_analyst, tally_marketer, tally_admin;
+      grant select on analyst_events, analyst_sessions, orders, order_items, customer_event_days to tally_analyst;
+      grant select on analyst_events, analyst_sessions, orders, order_items, customer_event_days,
+                      events, events_with_session, sessions, customer_profiles, customers to tally_marketer;
     end
     $do$;
-
-    revoke all on function analyst_funnel(text[], timestamptz, timestamptz, interval, text) from public;
-    grant execute on function analyst_funnel(text[], timestamptz, timestamptz, interval, text) to tally_analyst, tally_marketer, tally_admin;
-
-    grant select on analyst_events, analyst_sessions, orders, order_items, customer_event_days to tally_analyst;
-    grant select on analyst_events, analyst_sessions, orders, order_items, customer_event_days,
-                    events, events_with_session, sessions, customer_profiles, customers to tally_marketer;
   `.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`
-    revoke select on orders, order_items, customer_event_days, events, events_with_session, sessions, customer_profiles, customers
-      from tally_analyst, tally_marketer;
     do $do$
     begin
+      if (select count(*) from pg_roles where rolname in ('tally_admin', 'tally_marketer', 'tally_analyst')) < 3 then
+        return;
+      end if;
+      revoke select on orders, order_items, customer_event_days, events, events_with_session, sessions, customer_profiles, customers
+        from tally_analyst, tally_marketer;
       execute format('alter default privileges in schema %I revoke all on tables from tally_admin', current_schema());
       execute format('alter default privileges in schema %I revoke all on sequences from tally_admin', current_schema());
       execute format('alter default privileges in schema %I revoke all on functions from tally_admin', current_schema());
