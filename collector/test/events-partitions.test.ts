@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { migrations } from '../src/db/migrations/index.js';
 import type { Database } from '../src/db/schema/database.js';
+import { insertEvents } from '../src/ingest/group-commit-writer.js';
 import { ensureEventPartitions, listEventPartitions } from '../src/retention/index.js';
 import { basic, postJson, shop, testApp, trackEvent } from './support/collector-app.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
@@ -84,6 +85,19 @@ describe(`events partitioned by month on ${testEngine}`, () => {
     );
     expect(answers.reduce((n, a) => n + a.accepted, 0)).toBe(1);
     expect((await partitionOf(database.db, first.messageId as string)).length).toBe(1);
+  });
+
+  test('events of a batch are stored in the order sent, and a messageId repeated in one insert is stored once', async () => {
+    const base = randomUUID();
+    const ids = ['c', 'a', 'd', 'b'].map((letter) => `${letter}-${base}`);
+    const rows = [...ids, ids[1]!].map((messageId, i) => ({
+      message_id: messageId, source_id: shop.id, type: 'track', event: `Step ${i}`, timestamp: '2025-03-02T10:00:00Z',
+      received_at: '2025-03-02T10:00:00Z', properties: {}, traits: {}, context: {},
+    }));
+    const stored = await database.db.transaction().execute((trx) => insertEvents(JSON.stringify(rows)).execute(trx));
+    expect(stored.rows.map((r) => r.message_id)).toEqual(ids);
+    const inOrder = await database.db.selectFrom('events').select(['message_id', 'event']).where('message_id', 'in', ids).orderBy('id').execute();
+    expect(inOrder).toEqual(ids.map((messageId, i) => ({ message_id: messageId, event: `Step ${i}` })));
   });
 
   test('a partition created for a month whose events waited in the default partition takes them in, roll-up unchanged', async () => {

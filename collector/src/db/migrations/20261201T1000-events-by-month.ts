@@ -135,23 +135,27 @@ export async function up(db: Kysely<any>): Promise<void> {
     insert into event_messages (source_id, message_id) select source_id, message_id from events_unpartitioned;
 
     -- Claims the (source_id, message_id) of each row (a JSON array of events rows) and
-    -- returns the rows it claimed: those no transaction stored before. A message claimed by
-    -- a transaction still running waits for it, as a unique index would.
+    -- returns the rows it claimed, in the order given (so ids follow it): those no
+    -- transaction stored before, the first of any repeated in the array. A message claimed
+    -- by a transaction still running waits for it, as a unique index would.
     create function tally_claim_messages(rows jsonb) returns setof jsonb
     language sql volatile as $fn$
       with candidates as (
-        select r.value, r.value ->> 'source_id' as source_id, r.value ->> 'message_id' as message_id
-          from jsonb_array_elements(rows) r
+        select r.value, r.ordinality, r.value ->> 'source_id' as source_id, r.value ->> 'message_id' as message_id,
+               row_number() over (partition by r.value ->> 'source_id', r.value ->> 'message_id' order by r.ordinality) as copy
+          from jsonb_array_elements(rows) with ordinality r
       ),
       claimed as (
         insert into event_messages (source_id, message_id)
-        select source_id, message_id from candidates
+        select source_id, message_id from candidates where copy = 1
         on conflict (source_id, message_id) do nothing
         returning source_id, message_id
       )
-      select distinct on (c.source_id, c.message_id) c.value
+      select c.value
         from candidates c
         join claimed m on m.source_id = c.source_id and m.message_id = c.message_id
+       where c.copy = 1
+       order by c.ordinality
     $fn$;
 
     create trigger events_days_added after insert on events
