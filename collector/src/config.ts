@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import type { BucketRate } from './rate-limit/token-bucket.js';
+import type { RetentionSettings } from './retention/config.js';
 
 /** How a source treats events whose consent category carries no decision. */
 export const ConsentMode = z.enum(['opt-in', 'opt-out']);
@@ -17,6 +18,8 @@ export const Source = z.object({
   writeKey: z.string().min(8, 'expected at least 8 characters'),
   allowedOrigins: z.array(Origin).default([]),
   consentMode: ConsentMode.default('opt-out'),
+  /** Days this source's events are kept (see retention/expire.ts); absent: kept until deleted by hand. */
+  retentionDays: z.number().int('expected a whole number of days').positive('expected 1 day or more').optional(),
 });
 export type Source = z.infer<typeof Source>;
 
@@ -83,6 +86,8 @@ const Environment = z.object({
   TALLY_MAX_CONNECTIONS: int(1, 1_000_000, 1_024),
   TALLY_TRACKER_SCRIPT: z.preprocess(unset, z.string().default(DEFAULT_TRACKER_SCRIPT)),
   TALLY_LOG_LEVEL: z.preprocess(unset, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info')),
+  TALLY_RETENTION_INTERVAL_MS: int(1_000, 7 * 86_400_000, 3_600_000),
+  TALLY_REJECTED_RETENTION_DAYS: int(1, 36_500, 30),
 });
 type Environment = z.infer<typeof Environment>;
 
@@ -135,6 +140,8 @@ export interface CollectorConfig extends DatabaseLocation {
   /** The browser tracker file served at `/t.js`. */
   trackerScriptPath: string;
   logLevel: Environment['TALLY_LOG_LEVEL'];
+  /** Retention schedule from `TALLY_RETENTION_INTERVAL_MS` and `TALLY_REJECTED_RETENTION_DAYS` (see `retention/`). */
+  retention: RetentionSettings;
   /** True when no source was configured and the development source is in use. */
   usingDevelopmentSource: boolean;
 }
@@ -197,6 +204,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     trackerScriptPath: e.TALLY_TRACKER_SCRIPT,
     logLevel: e.TALLY_LOG_LEVEL,
+    retention: { intervalMs: e.TALLY_RETENTION_INTERVAL_MS, rejectedRetentionDays: e.TALLY_REJECTED_RETENTION_DAYS },
   };
 }
 

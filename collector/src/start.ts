@@ -7,6 +7,7 @@ import { createGroupCommitWriter } from './ingest/group-commit-writer.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { loadTrackerScript } from './routes/tracker-script.js';
+import { startRetention } from './retention/index.js';
 
 export interface RunningCollector {
   /** Base URL, e.g. `http://127.0.0.1:3000`. */
@@ -62,6 +63,7 @@ export async function startCollector(config: CollectorConfig, options: { databas
     rateLimit: config.rateLimit,
     trackerScript: loadTrackerScript(config.trackerScriptPath),
   });
+  const retention = await startRetention({ db: database.db, sources: config.sources, settings: config.retention });
 
   const limits = config.server;
   const server = await new Promise<ServerType>((resolve, reject) => {
@@ -98,6 +100,7 @@ export async function startCollector(config: CollectorConfig, options: { databas
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         if ('closeIdleConnections' in server) server.closeIdleConnections();
         await writer.drain();
+        await retention.stop();
         // Requests still open were refused by the closed writer; give them a moment to be answered.
         await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
         if ('closeAllConnections' in server) server.closeAllConnections();

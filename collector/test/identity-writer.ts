@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../src/db/schema/database.js';
 import { stitchIdentities, type StitchInput } from '../src/identity/stitch.js';
+import { insertEvents } from '../src/ingest/group-commit-writer.js';
 
 /** An event as the identity tests describe it: only what stitching looks at. */
 export interface TestEvent {
@@ -44,25 +45,23 @@ export async function writeBatch(db: Kysely<Database>, events: readonly TestEven
   await db.transaction().execute(async (trx) => {
     const customerIds = await stitchIdentities(trx, rows);
     if (rows.length === 0) return;
-    await trx
-      .insertInto('events')
-      .values(
-        rows.map((row, index) => ({
-          message_id: row.message_id,
-          source_id: row.source_id,
-          type: row.type,
-          event: row.type === 'track' ? 'Test Event' : null,
-          anonymous_id: row.anonymous_id,
-          user_id: row.user_id,
-          previous_id: row.previous_id,
-          customer_id: customerIds[index] ?? null,
-          timestamp: row.timestamp,
-          received_at: new Date(),
-          traits: JSON.stringify(row.traits),
-        })),
-      )
-      .onConflict((oc) => oc.columns(['source_id', 'message_id']).doNothing())
-      .execute();
+    const receivedAt = new Date();
+    const stored = rows.map((row, index) => ({
+      message_id: row.message_id,
+      source_id: row.source_id,
+      type: row.type,
+      event: row.type === 'track' ? 'Test Event' : null,
+      anonymous_id: row.anonymous_id,
+      user_id: row.user_id,
+      previous_id: row.previous_id,
+      customer_id: customerIds[index] ?? null,
+      timestamp: row.timestamp,
+      received_at: receivedAt,
+      properties: {},
+      traits: row.traits,
+      context: {},
+    }));
+    await insertEvents(JSON.stringify(stored)).execute(trx);
   });
   return rows.map((row) => row.message_id);
 }

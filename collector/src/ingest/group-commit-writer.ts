@@ -91,10 +91,16 @@ const EVENT_COLUMNS = [
 ];
 const COLUMN_NAMES = EVENT_COLUMNS.map((column) => column.split(' ')[0]).join(', ');
 
-const insertEvents = (rowsJson: string) => sql<{ source_id: string; message_id: string }>`
+/**
+ * The events insert: stores the rows (a JSON array of `events` rows) whose
+ * `(source_id, message_id)` the ledger `event_messages` lets this statement claim, and returns
+ * them; a message stored before, in whatever month, is a duplicate (see the migration
+ * 20261201T1000-events-by-month).
+ */
+export const insertEvents = (rowsJson: string) => sql<{ source_id: string; message_id: string }>`
   insert into events (${sql.raw(COLUMN_NAMES)})
-  select ${sql.raw(COLUMN_NAMES)} from jsonb_to_recordset(${rowsJson}::jsonb) as r(${sql.raw(EVENT_COLUMNS.join(', '))})
-  on conflict (source_id, message_id) do nothing
+  select ${sql.raw(COLUMN_NAMES)} from tally_claim_messages(${rowsJson}::jsonb) claimed,
+       jsonb_to_record(claimed) as r(${sql.raw(EVENT_COLUMNS.join(', '))})
   returning source_id, message_id`;
 
 const insertRejected = (rowsJson: string) => sql`

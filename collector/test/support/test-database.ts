@@ -14,7 +14,7 @@ export interface TestDatabase extends Database {
 }
 
 /**
- * A fresh, migrated database for one test file: on Postgres a new database created on the
+ * A fresh, migrated database (unless `migrate: false`) for one test file: on Postgres a new database created on the
  * server named by TALLY_TEST_DATABASE_URL and dropped by `close()`; on PGlite an in-memory one.
  *
  * @example
@@ -22,16 +22,16 @@ export interface TestDatabase extends Database {
  * beforeAll(async () => { database = await createTestDatabase(); });
  * afterAll(() => database.close());
  */
-export async function createTestDatabase(options: { poolSize?: number } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(options: { poolSize?: number; migrate?: boolean } = {}): Promise<TestDatabase> {
   const serverUrl = process.env.TALLY_TEST_DATABASE_URL;
   if (!serverUrl) {
-    const database = await createDatabase({ dataDir: 'memory://' });
+    const database = await createDatabase({ dataDir: 'memory://', migrate: options.migrate });
     return { ...database, url: undefined };
   }
   const name = `tally_test_${randomBytes(6).toString('hex')}`;
   await adminQuery(serverUrl, `create database ${name}`);
   const url = withDatabase(serverUrl, name);
-  const database = await createDatabase({ url, poolSize: options.poolSize ?? 4 });
+  const database = await createDatabase({ url, poolSize: options.poolSize ?? 4, migrate: options.migrate });
   return {
     ...database,
     url,

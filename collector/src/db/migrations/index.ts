@@ -3,6 +3,8 @@ import * as events from './20261123T0900-events.js';
 import * as identity from './20261123T1000-identity.js';
 import * as marketing from './20261123T1100-marketing.js';
 import * as customerEventDays from './20261123T1200-customer-event-days.js';
+import * as eventsByMonth from './20261201T1000-events-by-month.js';
+import * as roles from './20261201T1100-roles.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -13,4 +15,6 @@ export const migrations: Record<string, Migration> = {
   '20261123T1000-identity': identity,
   '20261123T1100-marketing': marketing,
   '20261123T1200-customer-event-days': customerEventDays,
+  '20261201T1000-events-by-month': eventsByMonth,
+  '20261201T1100-roles': roles,
 };

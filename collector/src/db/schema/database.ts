@@ -1,4 +1,4 @@
-import type { EventsTable } from './events.js';
+import type { EventMessagesTable, EventsTable } from './events.js';
 import type { IdentityTables } from './identity.js';
 import type { MarketingTables } from './marketing.js';
 import type { RejectedEventsTable } from './rejected-events.js';
@@ -6,5 +6,6 @@ import type { RejectedEventsTable } from './rejected-events.js';
 /** Every table and view Tally's code reads or writes, by name. */
 export interface Database extends IdentityTables, MarketingTables {
   events: EventsTable;
+  event_messages: EventMessagesTable;
   rejected_events: RejectedEventsTable;
 }

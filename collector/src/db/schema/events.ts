@@ -41,3 +41,9 @@ export interface EventsTable {
 
 export type EventRow = Selectable<EventsTable>;
 export type NewEventRow = Insertable<EventsTable>;
+
+/** The ledger of every `(source_id, message_id)` stored and not yet expired: what makes a retry a duplicate. */
+export interface EventMessagesTable {
+  source_id: string;
+  message_id: string;
+}

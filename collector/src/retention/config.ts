@@ -1,0 +1,11 @@
+/**
+ * How often the collector runs retention, and how long refused events are kept; read from
+ * `TALLY_RETENTION_INTERVAL_MS` and `TALLY_REJECTED_RETENTION_DAYS` by `loadConfig`. Each
+ * source's own period is `retentionDays` in its configuration.
+ */
+export interface RetentionSettings {
+  /** Time between two runs (partitions created ahead, expired data removed). */
+  intervalMs: number;
+  /** `rejected_events` rows older than this many days are deleted. */
+  rejectedRetentionDays: number;
+}
