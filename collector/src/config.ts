@@ -16,6 +16,10 @@ export const Source = z.object({
   writeKey: z.string().min(8, 'expected at least 8 characters'),
   allowedOrigins: z.array(Origin).default([]),
   consentMode: ConsentMode.default('opt-out'),
+  /** `client`: a public key (browser, mobile); `server`: a secret key. See `identity/source-trust.ts`. */
+  kind: z.enum(['client', 'server']).default('client'),
+  /** With it, a userId counts only with `context.userHash` = hex HMAC-SHA256 of the userId under this secret. */
+  identitySecret: z.string().min(16, 'expected at least 16 characters').optional(),
 });
 export type Source = z.infer<typeof Source>;
 
@@ -72,6 +76,7 @@ export const DEVELOPMENT_SOURCE: Source = {
   writeKey: 'dev-write-key',
   allowedOrigins: ['*'],
   consentMode: 'opt-out',
+  kind: 'client',
 };
 
 /** A configuration value that stops the collector from starting; the message names it. */

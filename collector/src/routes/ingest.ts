@@ -83,7 +83,7 @@ async function ingest(c: Context<CollectorEnv>, deps: RouteDeps, kind: string): 
 
   let result;
   try {
-    result = await deps.writer.write({ events: prepared.events, rejected: prepared.rejected });
+    result = await deps.writer.write({ events: prepared.events, rejected: prepared.rejected, sourceKind: source.kind });
   } catch (error) {
     if (error instanceof WriterClosedError) {
       throw new ApiError(503, 'shutting_down', 'the collector is shutting down; nothing was stored, retry later', { 'Retry-After': '1' });
