@@ -57,6 +57,10 @@ export function createMetrics(queueDepth: () => number = () => 0) {
     rejected: new Counter('tally_events_rejected_total', 'Events refused into rejected_events, by reason.'),
     duplicates: new Counter('tally_events_duplicate_total', 'Events whose messageId was already stored for their source.'),
     requests: new Counter('tally_requests_total', 'Ingestion requests answered, by status code.'),
+    identityRefused: new Counter(
+      'tally_identity_refused_total',
+      'Identity claims refused (alias from a client source, unverified userId), by source and reason; the events were rejected or stored anonymous-only.',
+    ),
     writeFailures: new Counter('tally_write_failures_total', 'Write transactions that failed (their requests got 503).'),
     writeBatchSize: new Histogram('tally_write_batch_size', 'Rows (events and rejected events) per write transaction.', [
       1, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000,
@@ -79,7 +83,7 @@ export function createMetrics(queueDepth: () => number = () => 0) {
         '# TYPE tally_write_queue_depth gauge',
         `tally_write_queue_depth ${queueDepth()}`,
       ].join('\n');
-      const parts = [metrics.accepted, metrics.rejected, metrics.duplicates, metrics.requests, metrics.writeFailures];
+      const parts = [metrics.accepted, metrics.rejected, metrics.duplicates, metrics.requests, metrics.writeFailures, metrics.identityRefused];
       return [...parts.map((c) => c.render()), metrics.writeBatchSize.render(), metrics.writeSeconds.render(), gauge].join('\n\n') + '\n';
     },
   };

@@ -1,4 +1,5 @@
 import type { EventsTable } from '../db/schema/events.js';
+import type { IdentityRefusalReason } from '../identity/source-trust.js';
 
 type Instant = 'timestamp' | 'received_at';
 type OptionalInstant = 'original_timestamp' | 'sent_at';
@@ -15,7 +16,7 @@ export type EventRecord = { [K in TextColumn]: EventsTable[K] } & { [K in Instan
 } & { [K in JsonColumn]: Record<string, unknown> };
 
 /** Why an event was refused; the codes are stable and stored in `rejected_events.reason`. */
-export type RejectionReason = 'schema' | 'too_large' | 'consent' | 'unstorable';
+export type RejectionReason = 'schema' | 'too_large' | 'consent' | 'unstorable' | IdentityRefusalReason;
 
 /** One refused event, kept with its reason and raw payload for `rejected_events`. */
 export interface RejectedRecord {
