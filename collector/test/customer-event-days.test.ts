@@ -168,15 +168,16 @@ describe(`the customer_event_days migration on ${testEngine}`, () => {
     expect(await funnelCounts()).toEqual([1, 1]);
 
     const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
-    const down = await migrator.migrateDown();
+    // Down to the migration before it (later migrations are rolled back first, and re-applied below).
+    const down = await migrator.migrateTo('20261123T1100-marketing');
     expect(down.error).toBeUndefined();
-    expect(down.results?.map((r) => r.migrationName)).toEqual(['20261123T1200-customer-event-days']);
+    expect(down.results?.map((r) => r.migrationName)).toContain('20261123T1200-customer-event-days');
     const table = await sql<{ name: string | null }>`select to_regclass('customer_event_days')::text as name`.execute(db);
     expect(table.rows[0]?.name).toBeNull();
     await insert(db, [{ customer: gus, event: 'Product Viewed', at: '2026-06-08T11:00:00Z' }]);
     expect(await funnelCounts()).toEqual([1, 1]);
 
-    expect(await migrateToLatest(db)).toEqual(['20261123T1200-customer-event-days']);
+    expect(await migrateToLatest(db)).toContain('20261123T1200-customer-event-days');
     expect(await stored(db)).toEqual(await recomputed(db));
     expect((await stored(db)).map((r) => [r.event, r.first_at, r.last_at])).toEqual([
       ['Product Added', '2026-06-08T10:05:00', '2026-06-08T10:05:00'],
