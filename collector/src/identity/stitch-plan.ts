@@ -140,15 +140,19 @@ interface TraitValue {
 
 const KIND_RANK: Record<SourceKind, number> = { client: 0, server: 1 };
 
+/** What decides between two values of one trait: who set it, and when. */
+export interface TraitStamp {
+  at: number;
+  kind: SourceKind;
+}
+
 /**
- * Whether a trait value replaces the current one: a server source's value always wins over a
- * client's (a client never overwrites what a server set), and within a kind the newer one.
- * Missing sources (traits stored before sources had kinds) count as client.
+ * Orders two values of a trait (positive: `a` wins): a server source's value beats a
+ * client's, so a client never overwrites what a server set; within a kind the newer one wins.
+ * Traits stored before sources had kinds count as set by a client.
  */
-export function traitReplaces(candidate: { at: number; kind: SourceKind }, current: { at: number; kind: SourceKind } | undefined): boolean {
-  if (current === undefined) return true;
-  const byKind = KIND_RANK[candidate.kind] - KIND_RANK[current.kind];
-  return byKind !== 0 ? byKind > 0 : candidate.at >= current.at;
+export function compareTraits(a: TraitStamp, b: TraitStamp): number {
+  return KIND_RANK[a.kind] - KIND_RANK[b.kind] || a.at - b.at;
 }
 
 interface Patch {
@@ -309,7 +313,8 @@ export function planStitch(
       const traitSource: TraitSource = { source_id: source, kind: event.source_kind };
       for (const [key, value] of Object.entries(event.traits ?? {})) {
         const current = patch.traits.get(key);
-        if (traitReplaces({ at, kind: event.source_kind }, current && { at: current.at, kind: current.source.kind })) {
+        // Ties go to the later event of the batch.
+        if (current === undefined || compareTraits({ at, kind: event.source_kind }, { at: current.at, kind: current.source.kind }) >= 0) {
           patch.traits.set(key, { value, at, source: traitSource });
         }
       }
@@ -367,7 +372,7 @@ export function foldStoredCustomer(
     const ours = patch.trait_timestamps[key];
     const current = ours === undefined ? undefined : { at: Date.parse(ours), kind: patch.trait_sources[key]?.kind ?? 'client' };
     // Stored loses ties: the batch's value is the later write.
-    if (current === undefined || (traitReplaces({ at: storedAt, kind: storedSource.kind }, current) && !traitReplaces(current, { at: storedAt, kind: storedSource.kind }))) {
+    if (current === undefined || compareTraits({ at: storedAt, kind: storedSource.kind }, current) > 0) {
       setOwn(patch.traits, key, value);
       setOwn(patch.trait_timestamps, key, new Date(storedAt).toISOString());
       setOwn(patch.trait_sources, key, storedSource);
@@ -405,7 +410,7 @@ function foldPatch(into: Patch, from: Patch): void {
   if (from.identifiedAt !== null) into.identifiedAt = into.identifiedAt === null ? from.identifiedAt : Math.min(into.identifiedAt, from.identifiedAt);
   for (const [key, trait] of from.traits) {
     const current = into.traits.get(key);
-    if (current === undefined || (traitReplaces({ at: trait.at, kind: trait.source.kind }, { at: current.at, kind: current.source.kind }) && !traitReplaces({ at: current.at, kind: current.source.kind }, { at: trait.at, kind: trait.source.kind }))) {
+    if (current === undefined || compareTraits({ at: trait.at, kind: trait.source.kind }, { at: current.at, kind: current.source.kind }) > 0) {
       into.traits.set(key, trait);
     }
   }

@@ -222,14 +222,14 @@ function seenMoved(patch: { first_seen_at: string; last_seen_at: string }, first
   return Date.parse(patch.first_seen_at) < firstSeen.getTime() || Date.parse(patch.last_seen_at) - lastSeen.getTime() >= LAST_SEEN_RESOLUTION_MS;
 }
 
-// The rule of `traitReplaces` (stitch-plan.ts) against the stored value: a server source's
+// The rule of `compareTraits` (stitch-plan.ts) against the stored value: a server source's
 // value beats a client's, and within a kind the newer one wins.
 const TRAIT_REPLACES = sql`coalesce(
   ((excluded.trait_sources -> t.key ->> 'kind') is not distinct from 'server', (excluded.trait_timestamps ->> t.key)::timestamptz)
   >= ((c.trait_sources -> t.key ->> 'kind') is not distinct from 'server', (c.trait_timestamps ->> t.key)::timestamptz), true)`;
 
 /**
- * Creates the new customers and merges traits into the known ones, per key as `traitReplaces`
+ * Creates the new customers and merges traits into the known ones, per key as `compareTraits`
  * says (also against values written by earlier batches), recording which source set each.
  * Rows go in id order so that two batches updating the same customers lock them in the same order.
  */
