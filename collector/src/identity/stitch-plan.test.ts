@@ -21,7 +21,7 @@ const event = fc
     traits: fc.dictionary(fc.constantFrom('email', 'plan', 'name'), fc.string({ maxLength: 3 }), { maxKeys: 2 }),
   })
   .map(
-    (e, ): Omit<StitchInput, 'message_id'> => ({
+    (e): Omit<StitchInput, 'message_id'> => ({
       source_id: e.source[0],
       source_kind: e.source[1],
       type: e.type,
