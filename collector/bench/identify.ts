@@ -74,7 +74,7 @@ async function seedEvents(db: Kysely<Tables>, from: number, to: number) {
 }
 
 function input(partial: Partial<StitchInput> & { timestamp: Date }): StitchInput {
-  return { source_id: SOURCE, message_id: randomUUID(), type: 'track', anonymous_id: null, user_id: null, previous_id: null, traits: {}, ...partial };
+  return { source_id: SOURCE, source_kind: 'client', message_id: randomUUID(), type: 'track', anonymous_id: null, user_id: null, previous_id: null, traits: {}, ...partial };
 }
 
 /** What the writer does: stitch, then insert the events with their customers. */

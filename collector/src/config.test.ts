@@ -8,7 +8,7 @@ describe('loadConfig', () => {
   test('with nothing configured, uses the development source and the embedded engine', () => {
     const config = loadConfig({});
     expect(config.usingDevelopmentSource).toBe(true);
-    expect(config.sources).toEqual([{ id: 'dev', writeKey: 'dev-write-key', allowedOrigins: ['*'], consentMode: 'opt-out' }]);
+    expect(config.sources).toEqual([{ id: 'dev', writeKey: 'dev-write-key', allowedOrigins: ['*'], consentMode: 'opt-out', kind: 'client' }]);
     expect(config.databaseUrl).toBeUndefined();
     expect(config.port).toBe(3000);
   });
@@ -20,7 +20,7 @@ describe('loadConfig', () => {
       PORT: '8080',
       TALLY_TRUST_PROXY: 'true',
     });
-    expect(config.sources).toEqual([{ id: 'shop', writeKey: 'shop-write-key', allowedOrigins: ['https://shop.example'], consentMode: 'opt-out' }]);
+    expect(config.sources).toEqual([{ id: 'shop', writeKey: 'shop-write-key', allowedOrigins: ['https://shop.example'], consentMode: 'opt-out', kind: 'client' }]);
     expect(config).toMatchObject({ databaseUrl: 'postgres://tally@db:5432/tally', port: 8080, trustProxy: 1, usingDevelopmentSource: false });
   });
 

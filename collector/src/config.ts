@@ -20,6 +20,10 @@ export const Source = z.object({
   consentMode: ConsentMode.default('opt-out'),
   /** Days this source's events are kept (see retention/expire.ts); absent: kept until deleted by hand. */
   retentionDays: z.number().int('expected a whole number of days').positive('expected 1 day or more').optional(),
+  /** `client`: a public key (browser, mobile); `server`: a secret key. See `identity/source-trust.ts`. */
+  kind: z.enum(['client', 'server']).default('client'),
+  /** With it, a userId counts only with `context.userHash` = hex HMAC-SHA256 of the userId under this secret. */
+  identitySecret: z.string().min(16, 'expected at least 16 characters').optional(),
 });
 export type Source = z.infer<typeof Source>;
 
@@ -152,6 +156,7 @@ export const DEVELOPMENT_SOURCE: Source = {
   writeKey: 'dev-write-key',
   allowedOrigins: ['*'],
   consentMode: 'opt-out',
+  kind: 'client',
 };
 
 /** A configuration value that stops the collector from starting; the message names it. */

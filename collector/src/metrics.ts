@@ -79,6 +79,11 @@ export function createMetrics(queueDepth: () => number = () => 0, options: { onW
     rejected: new Counter('tally_events_rejected_total', 'Events refused into rejected_events, by reason.', ['reason']),
     duplicates: new Counter('tally_events_duplicate_total', 'Events whose messageId was already stored for their source.', ['source']),
     requests: new Counter('tally_requests_total', 'Ingestion requests answered, by status code.', ['status']),
+    identityRefused: new Counter(
+      'tally_identity_refused_total',
+      'Identity claims refused (alias from a client source, unverified userId), by source and reason; the events were rejected or stored anonymous-only.',
+      ['source', 'reason'],
+    ),
     writeFailures: new Counter(
       'tally_write_failures_total',
       'Group write transactions that failed, by kind: unavailable (their requests got 503) or statement.',

@@ -4,7 +4,7 @@ import type { Source } from './config.js';
 import { onError } from './errors.js';
 import { authorizeOrigin, clientAddress, forwardedClientAddress, identifyRequest, writeKeyFromHeader } from './request-identity.js';
 
-const shop: Source = { id: 'shop', writeKey: 'shop-write-key', allowedOrigins: ['https://shop.example'], consentMode: 'opt-out' };
+const shop: Source = { id: 'shop', writeKey: 'shop-write-key', allowedOrigins: ['https://shop.example'], consentMode: 'opt-out', kind: 'client' };
 const basic = (user: string) => `Basic ${Buffer.from(`${user}:`).toString('base64')}`;
 
 describe('forwardedClientAddress', () => {

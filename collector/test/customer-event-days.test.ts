@@ -5,7 +5,7 @@ import { migrateToLatest } from '../src/db/migrate.js';
 import { migrations } from '../src/db/migrations/index.js';
 import type { Database } from '../src/db/schema/database.js';
 import { forgetCustomer } from '../src/identity/forget.js';
-import { writeBatch, type TestEvent } from './identity-writer.js';
+import { writeBatch, type TestEvent } from './support/identity-events.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
 interface DayRow {

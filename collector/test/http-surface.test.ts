@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { basic, newsletter, postJson, shop, testApp, trackEvent } from './support/collector-app.js';
+import { backend, basic, newsletter, postJson, shop, testApp, trackEvent } from './support/collector-app.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
 describe(`HTTP surface on ${testEngine}`, () => {
@@ -27,7 +27,8 @@ describe(`HTTP surface on ${testEngine}`, () => {
     for (const path of [`/v1/${type}`, `/v1/${type[0]}`]) {
       test(`POST ${path} stores one ${type} message, its type taken from the path`, async () => {
         const messageId = `${path}-${Date.now()}-${Math.random()}`;
-        const body = { messageId, anonymousId: 'anon-s', ...fields, writeKey: shop.writeKey };
+        // alias is accepted only from a server source.
+        const body = { messageId, anonymousId: 'anon-s', ...fields, writeKey: type === 'alias' ? backend.writeKey : shop.writeKey };
         const res = await postJson(app, path, body);
         expect(res.status).toBe(200);
         expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { customerOfIdentity, customersOf, writeBatch, type TestEvent } from './identity-writer.js';
+import { customerOfIdentity, customersOf, writeBatch, type TestEvent } from './support/identity-events.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
 const unique = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
@@ -50,9 +50,9 @@ describe(`identity stitching under concurrency on ${testEngine}`, () => {
         ? await Promise.all(requests.map((events) => writeBatch(db(), events)))
         : await sequential(requests.map((events) => () => writeBatch(db(), events)));
       const customers = await customersOf(db(), [...browsing, ...written.flat()]);
-      const customer = await customerOfIdentity(db(), 'user', u, source);
+      const customer = await customerOfIdentity(db(), 'user', u);
       expect(customers.every((c) => c === customer)).toBe(true);
-      expect(await customerOfIdentity(db(), 'anonymous', a, source)).toBe(customer);
+      expect(await customerOfIdentity(db(), 'anonymous', a)).toBe(customer);
       const row = await db().selectFrom('customers').select('traits').where('id', '=', customer!).executeTakeFirstOrThrow();
       expect(row.traits).toEqual({ n: 49 });
       return (await graphOf(source)).map((c) => ({ identities: c.identities.map((i) => i.replace(/-.*/, '')), events: c.events }));
@@ -75,7 +75,7 @@ describe(`identity stitching under concurrency on ${testEngine}`, () => {
       writeBatch(db(), [{ type: 'identify', sourceId: source, anonymousId: a, userId: users[i % 2]!, at: 1 + i / 100 }]),
     );
     const written = (await Promise.all(requests)).map((ids) => ids[0]!);
-    const [customerA, customerB] = [await customerOfIdentity(db(), 'user', users[0]!, source), await customerOfIdentity(db(), 'user', users[1]!, source)];
+    const [customerA, customerB] = [await customerOfIdentity(db(), 'user', users[0]!), await customerOfIdentity(db(), 'user', users[1]!)];
     expect(customerA).toBeTruthy();
     expect(customerB).toBeTruthy();
     expect(customerA).not.toBe(customerB);
@@ -85,7 +85,7 @@ describe(`identity stitching under concurrency on ${testEngine}`, () => {
     identifies.forEach((customer, i) => expect(customer).toBe(i % 2 === 0 ? customerA : customerB));
     const [browsingCustomer] = await customersOf(db(), browsing);
     expect([customerA, customerB]).toContain(browsingCustomer);
-    expect([customerA, customerB]).toContain(await customerOfIdentity(db(), 'anonymous', a, source));
+    expect([customerA, customerB]).toContain(await customerOfIdentity(db(), 'anonymous', a));
     const graph = await graphOf(source);
     expect(graph).toHaveLength(2);
     const merges = await db()
@@ -104,7 +104,7 @@ describe(`identity stitching under concurrency on ${testEngine}`, () => {
     const logins = await Promise.all(
       devices.map((a, i) => writeBatch(db(), [{ type: 'identify', sourceId: source, anonymousId: a, userId: u, at: 1 + i / 100 }])),
     );
-    const customer = await customerOfIdentity(db(), 'user', u, source);
+    const customer = await customerOfIdentity(db(), 'user', u);
     const customers = await customersOf(db(), [...browsing.flat(), ...logins.flat()]);
     expect(customers.every((c) => c === customer)).toBe(true);
     const graph = await graphOf(source);

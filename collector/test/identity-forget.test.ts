@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createDatabase } from '../src/db/database.js';
 import { forgetCustomer } from '../src/identity/forget.js';
 import { forgetRoutes } from '../src/routes/forget.js';
-import { customerOfIdentity, customersOf, writeBatch } from './identity-writer.js';
+import { customerOfIdentity, customersOf, writeBatch } from './support/identity-events.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
 const unique = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
@@ -82,15 +82,15 @@ describe(`right to be forgotten on ${testEngine}`, () => {
     expect(after.n).toBe(before.n);
   });
 
-  test('sourceId limits the deletion to that source', async () => {
+  test('a userId sent by two sources is one customer: forgetting it deletes the events of both', async () => {
     const u = unique('user');
     await writeBatch(db(), [
       { type: 'identify', userId: u, sourceId: 'web', at: 0 },
       { type: 'identify', userId: u, sourceId: 'ios', at: 0 },
     ]);
-    expect(await forgetCustomer(db(), { userId: u, sourceId: 'ios', channel: 'cli' })).toMatchObject({ customers: 1, events: 1 });
-    expect(await customerOfIdentity(db(), 'user', u, 'web')).toBeTruthy();
-    expect(await customerOfIdentity(db(), 'user', u, 'ios')).toBeUndefined();
+    expect(await forgetCustomer(db(), { userId: u, channel: 'cli' })).toMatchObject({ customers: 1, events: 2 });
+    expect(await customerOfIdentity(db(), 'user', u)).toBeUndefined();
+    expect(await db().selectFrom('events').select('id').where('user_id', '=', u).execute()).toEqual([]);
   });
 
   describe('admin endpoint', () => {

@@ -9,7 +9,8 @@
 import { browserEnv } from './browser-env.js';
 import { captureClicks } from './capture-clicks.js';
 import { capturePages } from './capture-pages.js';
-import { createTally, type Tally } from './core.js';
+import { createTally } from './core.js';
+import { acceptUserHash, type VerifiedTally } from './user-hash.js';
 
 export { createTally, CONSENT } from './core.js';
 export type { CallOptions, Options, Plugin, Properties, Tally } from './core.js';
@@ -17,13 +18,18 @@ export type { ConsentOptions, ConsentState } from './consent.js';
 export type { Env, KeyValueStorage, SendResult } from './env.js';
 export { memoryStorage } from './env.js';
 export type { User } from './identity.js';
+export type { IdentifyOptions, VerifiedTally } from './user-hash.js';
+export { acceptUserHash } from './user-hash.js';
 export type { Ecommerce } from './ecommerce.js';
 export { browserEnv } from './browser-env.js';
 export { capturePages } from './capture-pages.js';
 export { captureClicks } from './capture-clicks.js';
 
-/** The page's tracker: the same API as the script tag's global `tally`. */
-export const tally: Tally = /* @__PURE__ */ createTally(browserEnv, [capturePages, captureClicks]);
+/**
+ * The page's tracker: the same API as the script tag's global `tally`, whose `identify` also
+ * takes `{ userHash }` (see `acceptUserHash`).
+ */
+export const tally: VerifiedTally = /* @__PURE__ */ acceptUserHash(/* @__PURE__ */ createTally(browserEnv, [capturePages, captureClicks]));
 
 export const {
   init,

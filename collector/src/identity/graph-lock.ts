@@ -6,6 +6,15 @@ import { sql, type Kysely } from 'kysely';
 // shared, so these wait for the batches in flight and new batches wait for them.
 export const GRAPH_LOCK = [0x7a11, 1] as const;
 
+/**
+ * The advisory locks (two-int form, first key `key`) that stitching takes for identities:
+ * each identity hashes onto one of `count` slots, so a transaction holds at most `count`
+ * of them however many identities its batch has (see stitch.ts). 512 keeps even eight
+ * transactions of thousands of identities at once well inside Postgres's default shared lock
+ * table (64 × (max_connections + …) ≈ 6,400 entries).
+ */
+export const IDENTITY_LOCK_SLOTS = { key: 0x7a12, count: 512 } as const;
+
 /** Takes the identity graph lock until the end of the transaction. */
 export async function lockIdentityGraph(trx: Kysely<any>, mode: 'shared' | 'exclusive'): Promise<void> {
   if (mode === 'exclusive') await sql`select pg_advisory_xact_lock(${GRAPH_LOCK[0]}, ${GRAPH_LOCK[1]})`.execute(trx);

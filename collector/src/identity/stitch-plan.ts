@@ -4,6 +4,8 @@ import { usableId } from './placeholder-ids.js';
 /** What stitching needs to know of one event about to be written. */
 export interface StitchInput {
   source_id: string;
+  /** The kind of the sending source: only a `server` source may merge known customers or overwrite its traits. */
+  source_kind: SourceKind;
   message_id: string;
   type: string;
   anonymous_id: string | null;
@@ -14,11 +16,18 @@ export interface StitchInput {
 }
 
 export type IdentityKind = 'anonymous' | 'user';
+export type SourceKind = 'client' | 'server';
 
+/** An identity of the workspace: the same value sent by any source is the same identity. */
 export interface IdentityRef {
   kind: IdentityKind;
-  source_id: string;
   value: string;
+}
+
+/** Which source, of which kind, set a trait's current value. */
+export interface TraitSource {
+  source_id: string;
+  kind: SourceKind;
 }
 
 /** An identity already stored, with what stitching needs of its customer. */
@@ -33,12 +42,16 @@ export interface CustomerPatch {
   traits: Record<string, unknown>;
   /** ISO timestamp per trait key of `traits`. */
   trait_timestamps: Record<string, string>;
+  /** The source of each trait key of `traits`. */
+  trait_sources: Record<string, TraitSource>;
   first_seen_at: string;
   last_seen_at: string;
   identified_at: string | null;
 }
 
 export interface IdentityWrite extends IdentityRef {
+  /** The source that sent it first in this batch (kept only when the identity is new). */
+  source_id: string;
   customer_id: string;
   first_seen_at: string;
   last_seen_at: string;
@@ -47,7 +60,7 @@ export interface IdentityWrite extends IdentityRef {
 export interface MergeRecord {
   from_customer_id: string;
   into_customer_id: string;
-  reason: 'identify' | 'alias' | 'anonymous_id_relinked';
+  reason: 'identify' | 'alias' | 'anonymous_id_relinked' | 'workspace_identity';
   source_id: string;
   message_id: string;
 }
@@ -70,17 +83,20 @@ export interface StitchPlan {
 const SEPARATOR = '\u0000';
 
 export function identityKey(ref: IdentityRef): string {
-  return `${ref.kind}${SEPARATOR}${ref.source_id}${SEPARATOR}${ref.value}`;
+  return `${ref.kind}${SEPARATOR}${ref.value}`;
 }
 
 function parseKey(key: string): IdentityRef {
-  const [kind, source_id, value] = key.split(SEPARATOR) as [IdentityKind, string, string];
-  return { kind, source_id, value };
+  const [kind, value] = key.split(SEPARATOR) as [IdentityKind, string];
+  return { kind, value };
 }
 
-/** True when the event is an alias that names two different usable ids. */
+/**
+ * True when the event is an alias that names two different usable ids and comes from a
+ * server source: a client source's key is public, so its alias merges nothing (rule 8).
+ */
 export function isEffectiveAlias(event: StitchInput): boolean {
-  if (event.type !== 'alias') return false;
+  if (event.type !== 'alias' || event.source_kind !== 'server') return false;
   const user = usableId(event.user_id);
   const previous = usableId(event.previous_id);
   return user !== null && previous !== null && user !== previous;
@@ -95,29 +111,52 @@ export function identitiesOfBatch(events: readonly StitchInput[]): IdentityRef[]
   for (const event of events) {
     const anonymous = usableId(event.anonymous_id);
     const user = usableId(event.user_id);
-    if (anonymous !== null) keys.add(identityKey({ kind: 'anonymous', source_id: event.source_id, value: anonymous }));
-    if (user !== null) keys.add(identityKey({ kind: 'user', source_id: event.source_id, value: user }));
+    if (anonymous !== null) keys.add(identityKey({ kind: 'anonymous', value: anonymous }));
+    if (user !== null) keys.add(identityKey({ kind: 'user', value: user }));
     if (isEffectiveAlias(event)) {
       const previous = usableId(event.previous_id) as string;
-      keys.add(identityKey({ kind: 'user', source_id: event.source_id, value: previous }));
-      keys.add(identityKey({ kind: 'anonymous', source_id: event.source_id, value: previous }));
+      keys.add(identityKey({ kind: 'user', value: previous }));
+      keys.add(identityKey({ kind: 'anonymous', value: previous }));
     }
   }
   return [...keys].sort().map(parseKey);
 }
 
-interface Seen {
+interface Span {
   first: number;
   last: number;
+}
+
+interface Seen extends Span {
+  /** The source of the earliest event that used the identity. */
+  source_id: string;
 }
 
 interface TraitValue {
   value: unknown;
   at: number;
+  source: TraitSource;
+}
+
+const KIND_RANK: Record<SourceKind, number> = { client: 0, server: 1 };
+
+/** What decides between two values of one trait: who set it, and when. */
+export interface TraitStamp {
+  at: number;
+  kind: SourceKind;
+}
+
+/**
+ * Orders two values of a trait (positive: `a` wins): a server source's value beats a
+ * client's, so a client never overwrites what a server set; within a kind the newer one wins.
+ * Traits stored before sources had kinds count as set by a client.
+ */
+export function compareTraits(a: TraitStamp, b: TraitStamp): number {
+  return KIND_RANK[a.kind] - KIND_RANK[b.kind] || a.at - b.at;
 }
 
 interface Patch {
-  seen: Seen;
+  seen: Span;
   identifiedAt: number | null;
   traits: Map<string, TraitValue>;
 }
@@ -194,13 +233,13 @@ export function planStitch(
     const anonymous = usableId(event.anonymous_id);
     const user = usableId(event.user_id);
     const source = event.source_id;
-    const anonymousKey = anonymous === null ? null : identityKey({ kind: 'anonymous', source_id: source, value: anonymous });
-    const userKey = user === null ? null : identityKey({ kind: 'user', source_id: source, value: user });
+    const anonymousKey = anonymous === null ? null : identityKey({ kind: 'anonymous', value: anonymous });
+    const userKey = user === null ? null : identityKey({ kind: 'user', value: user });
 
     if (userKey !== null && isEffectiveAlias(event)) {
       const previous = usableId(event.previous_id) as string;
-      const previousUser = identityKey({ kind: 'user', source_id: source, value: previous });
-      const previousAnonymous = identityKey({ kind: 'anonymous', source_id: source, value: previous });
+      const previousUser = identityKey({ kind: 'user', value: previous });
+      const previousAnonymous = identityKey({ kind: 'anonymous', value: previous });
       const previousKey = owner.has(previousUser) || !owner.has(previousAnonymous) ? previousUser : previousAnonymous;
       const fromCustomer = owner.get(previousKey);
       const intoCustomer = owner.get(userKey);
@@ -216,7 +255,7 @@ export function planStitch(
       } else if (fromCustomer !== intoCustomer) {
         merge(fromCustomer, intoCustomer, 'alias', event);
       }
-      touch(seen, previousKey, at);
+      touch(seen, previousKey, at, source);
     }
 
     let customer: string | null = null;
@@ -262,8 +301,8 @@ export function planStitch(
       customer = owner.get(anonymousKey) ?? create(false, at);
       owner.set(anonymousKey, customer);
     }
-    if (anonymousKey !== null) touch(seen, anonymousKey, at);
-    if (userKey !== null) touch(seen, userKey, at);
+    if (anonymousKey !== null) touch(seen, anonymousKey, at, source);
+    if (userKey !== null) touch(seen, userKey, at, source);
     resolved[index] = customer;
     if (customer === null) continue;
 
@@ -271,9 +310,13 @@ export function planStitch(
     patch.seen.first = Math.min(patch.seen.first, at);
     patch.seen.last = Math.max(patch.seen.last, at);
     if (event.type === 'identify') {
+      const traitSource: TraitSource = { source_id: source, kind: event.source_kind };
       for (const [key, value] of Object.entries(event.traits ?? {})) {
         const current = patch.traits.get(key);
-        if (current === undefined || current.at <= at) patch.traits.set(key, { value, at });
+        // Ties go to the later event of the batch.
+        if (current === undefined || compareTraits({ at, kind: event.source_kind }, { at: current.at, kind: current.source.kind }) >= 0) {
+          patch.traits.set(key, { value, at, source: traitSource });
+        }
       }
     }
   }
@@ -292,6 +335,7 @@ export function planStitch(
 
   const identities: IdentityWrite[] = [...seen.keys()].sort().map((key) => ({
     ...parseKey(key),
+    source_id: seen.get(key)!.source_id,
     customer_id: owner.get(key)!,
     first_seen_at: new Date(seen.get(key)!.first).toISOString(),
     last_seen_at: new Date(seen.get(key)!.last).toISOString(),
@@ -316,6 +360,7 @@ export function foldStoredCustomer(
   stored: {
     traits: Record<string, unknown>;
     trait_timestamps: Record<string, unknown>;
+    trait_sources: Record<string, unknown>;
     first_seen_at: Date;
     last_seen_at: Date;
     identified_at: Date | null;
@@ -323,10 +368,14 @@ export function foldStoredCustomer(
 ): void {
   for (const [key, value] of Object.entries(stored.traits)) {
     const storedAt = typeof stored.trait_timestamps[key] === 'string' ? Date.parse(stored.trait_timestamps[key]) : 0;
+    const storedSource = traitSourceOf(stored.trait_sources[key]);
     const ours = patch.trait_timestamps[key];
-    if (ours === undefined || Date.parse(ours) < storedAt) {
+    const current = ours === undefined ? undefined : { at: Date.parse(ours), kind: patch.trait_sources[key]?.kind ?? 'client' };
+    // Stored loses ties: the batch's value is the later write.
+    if (current === undefined || compareTraits({ at: storedAt, kind: storedSource.kind }, current) > 0) {
       setOwn(patch.traits, key, value);
       setOwn(patch.trait_timestamps, key, new Date(storedAt).toISOString());
+      setOwn(patch.trait_sources, key, storedSource);
     }
   }
   if (stored.first_seen_at.getTime() < Date.parse(patch.first_seen_at)) patch.first_seen_at = stored.first_seen_at.toISOString();
@@ -336,10 +385,20 @@ export function foldStoredCustomer(
   }
 }
 
-function touch(seen: Map<string, Seen>, key: string, at: number): void {
+/** A stored `trait_sources` entry; anything unreadable (traits stored before it existed) counts as client. */
+function traitSourceOf(value: unknown): TraitSource {
+  if (typeof value === 'object' && value !== null) {
+    const { source_id, kind } = value as Record<string, unknown>;
+    if (typeof source_id === 'string' && (kind === 'client' || kind === 'server')) return { source_id, kind };
+  }
+  return { source_id: '', kind: 'client' };
+}
+
+function touch(seen: Map<string, Seen>, key: string, at: number, source_id: string): void {
   const current = seen.get(key);
-  if (current === undefined) seen.set(key, { first: at, last: at });
+  if (current === undefined) seen.set(key, { first: at, last: at, source_id });
   else {
+    if (at < current.first) current.source_id = source_id;
     current.first = Math.min(current.first, at);
     current.last = Math.max(current.last, at);
   }
@@ -351,21 +410,26 @@ function foldPatch(into: Patch, from: Patch): void {
   if (from.identifiedAt !== null) into.identifiedAt = into.identifiedAt === null ? from.identifiedAt : Math.min(into.identifiedAt, from.identifiedAt);
   for (const [key, trait] of from.traits) {
     const current = into.traits.get(key);
-    if (current === undefined || current.at < trait.at) into.traits.set(key, trait);
+    if (current === undefined || compareTraits({ at: trait.at, kind: trait.source.kind }, { at: current.at, kind: current.source.kind }) > 0) {
+      into.traits.set(key, trait);
+    }
   }
 }
 
 function toCustomerPatch(id: string, patch: Patch): CustomerPatch {
   const traits: Record<string, unknown> = {};
   const timestamps: Record<string, string> = {};
+  const sources: Record<string, TraitSource> = {};
   for (const [key, trait] of patch.traits) {
     setOwn(traits, key, trait.value);
     setOwn(timestamps, key, new Date(trait.at).toISOString());
+    setOwn(sources, key, trait.source);
   }
   return {
     id,
     traits,
     trait_timestamps: timestamps,
+    trait_sources: sources,
     first_seen_at: new Date(patch.seen.first).toISOString(),
     last_seen_at: new Date(patch.seen.last).toISOString(),
     identified_at: patch.identifiedAt === null ? null : new Date(patch.identifiedAt).toISOString(),

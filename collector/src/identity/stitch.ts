@@ -1,6 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/schema/database.js';
-import { GRAPH_LOCK } from './graph-lock.js';
+import { GRAPH_LOCK, IDENTITY_LOCK_SLOTS } from './graph-lock.js';
 import {
   foldStoredCustomer,
   identitiesOfBatch,
@@ -15,18 +15,26 @@ import {
   type StoredIdentity,
 } from './stitch-plan.js';
 
-export type { StitchInput } from './stitch-plan.js';
+export type { SourceKind, StitchInput } from './stitch-plan.js';
 
 // Locking, and why advisory locks rather than row locks:
 //
 // The rows that concurrent write transactions fight over are mostly rows that do not exist
 // yet: two requests identifying the same new anonymousId would both find no identity, both
 // create a customer, and one would lose. `SELECT … FOR UPDATE` cannot lock a row that is not
-// there, so every transaction first takes a transaction-scoped advisory lock per identity it
-// will read or write (kind, source, value), existing or not, in sorted order so that two
-// batches sharing identities can never deadlock, and then reads the graph. A second batch
-// touching one of those identities waits until the first commits and then reads its result:
-// the graph ends as if the batches had run one by one.
+// there, so every transaction first takes transaction-scoped advisory locks covering every
+// identity it will read or write (kind, value), existing or not, and then reads the graph. A
+// second batch touching one of those identities waits until the first commits and then reads
+// its result: the graph ends as if the batches had run one by one.
+//
+// Identities hash onto a fixed number of lock slots (`IDENTITY_LOCK_SLOTS`), and a batch locks
+// the slots of its identities, in slot order so that two batches can never deadlock. Advisory
+// locks live in Postgres's shared lock table (about max_locks_per_transaction × max_connections
+// entries for the whole server); one lock per identity let a few batches of thousands of
+// aliases exhaust it (`out of shared memory`). With slots a transaction holds at most
+// IDENTITY_LOCK_SLOTS + 1 advisory locks however large its batch; the price is that two
+// batches whose identities merely share a slot wait for each other, which is harmless: the
+// second one reads what the first committed.
 //
 // An identify only ever merges away an anonymous customer, which has a single identity (its
 // anonymousId, locked above), so nobody else can be attributing events to it meanwhile.
@@ -35,8 +43,8 @@ export type { StitchInput } from './stitch-plan.js';
 // known customers waits for the batches in flight and they wait for it. alias is rare; the
 // cost is paid only by batches that contain one.
 //
-// Both kinds of lock and the read are one round trip, `tally_stitch_lock_and_read` (see the
-// identity migration), whose read runs with a snapshot taken after the locks were granted.
+// Both kinds of lock and the read are one round trip, `tally_identity_lock_and_read` (see the
+// workspace-identities migration), whose read runs with a snapshot taken after the locks were granted.
 // A batch of visitors already known then writes no identity rows at all: customer and
 // identity rows are written only when they change (`last_seen_at` in steps of 30 s).
 
@@ -91,10 +99,10 @@ export async function resolveIdentities(trx: Kysely<Database>, events: readonly 
   // Graph lock, identity locks and the read, in one round trip (see the migration).
   const refsJson = JSON.stringify(refs);
   const { rows: found } = await sql<FoundIdentity>`
-    select * from tally_stitch_lock_and_read(${refsJson}::jsonb, ${GRAPH_LOCK[0]}, ${GRAPH_LOCK[1]}, ${events.some(isEffectiveAlias)})`.execute(trx);
+    select * from tally_identity_lock_and_read(${refsJson}::jsonb, ${GRAPH_LOCK[0]}, ${GRAPH_LOCK[1]}, ${events.some(isEffectiveAlias)},
+      ${IDENTITY_LOCK_SLOTS.key}, ${IDENTITY_LOCK_SLOTS.count})`.execute(trx);
   const stored: StoredIdentity[] = found.map((row) => ({
     kind: row.o_kind,
-    source_id: row.o_source_id,
     value: row.o_value,
     customer_id: row.o_customer_id,
     identified: row.o_identified_at !== null,
@@ -120,11 +128,12 @@ export async function resolveIdentities(trx: Kysely<Database>, events: readonly 
       id: string;
       traits: Record<string, unknown>;
       trait_timestamps: Record<string, unknown>;
+      trait_sources: Record<string, unknown>;
       first_seen_at: Date;
       last_seen_at: Date;
       identified_at: Date | null;
     }>`
-      select id, traits, trait_timestamps, first_seen_at, last_seen_at, identified_at from customers
+      select id, traits, trait_timestamps, trait_sources, first_seen_at, last_seen_at, identified_at from customers
       where id in (select value::uuid from jsonb_array_elements_text(${JSON.stringify(plan.mergedAway.map((m) => m.from_customer_id))}::jsonb))
       order by id
       for update`.execute(trx);
@@ -164,7 +173,6 @@ export async function resolveIdentities(trx: Kysely<Database>, events: readonly 
 /** One row of `tally_stitch_lock_and_read`: a stored identity and its customer. */
 interface FoundIdentity {
   o_kind: IdentityKind;
-  o_source_id: string;
   o_value: string;
   o_customer_id: string;
   o_identity_first_seen_at: Date;
@@ -193,7 +201,7 @@ function changedRows(plan: StitchPlan, found: readonly FoundIdentity[]): { custo
   const storedIdentities = new Map<string, FoundIdentity>();
   for (const row of found) {
     storedCustomers.set(row.o_customer_id, row);
-    storedIdentities.set(identityKey({ kind: row.o_kind, source_id: row.o_source_id, value: row.o_value }), row);
+    storedIdentities.set(identityKey({ kind: row.o_kind, value: row.o_value }), row);
   }
   const customers = [...plan.customers.values()].filter((patch) => {
     const stored = storedCustomers.get(patch.id);
@@ -214,25 +222,32 @@ function seenMoved(patch: { first_seen_at: string; last_seen_at: string }, first
   return Date.parse(patch.first_seen_at) < firstSeen.getTime() || Date.parse(patch.last_seen_at) - lastSeen.getTime() >= LAST_SEEN_RESOLUTION_MS;
 }
 
+// The rule of `compareTraits` (stitch-plan.ts) against the stored value: a server source's
+// value beats a client's, and within a kind the newer one wins.
+const TRAIT_REPLACES = sql`coalesce(
+  ((excluded.trait_sources -> t.key ->> 'kind') is not distinct from 'server', (excluded.trait_timestamps ->> t.key)::timestamptz)
+  >= ((c.trait_sources -> t.key ->> 'kind') is not distinct from 'server', (c.trait_timestamps ->> t.key)::timestamptz), true)`;
+
 /**
- * Creates the new customers and merges traits into the known ones, per key the newest
- * timestamp winning (also against values written by earlier batches). Rows go in id order so
- * that two batches updating the same customers lock them in the same order.
+ * Creates the new customers and merges traits into the known ones, per key as `compareTraits`
+ * says (also against values written by earlier batches), recording which source set each.
+ * Rows go in id order so that two batches updating the same customers lock them in the same order.
  */
 function upsertCustomers(customers: readonly CustomerPatch[]): RawBuilder<unknown> {
   return sql`
-    insert into customers as c (id, traits, trait_timestamps, first_seen_at, last_seen_at, identified_at)
-    select id, traits, trait_timestamps, first_seen_at, last_seen_at, identified_at
+    insert into customers as c (id, traits, trait_timestamps, trait_sources, first_seen_at, last_seen_at, identified_at)
+    select id, traits, trait_timestamps, trait_sources, first_seen_at, last_seen_at, identified_at
     from jsonb_to_recordset(${JSON.stringify(customers)}::jsonb)
-      as p(id uuid, traits jsonb, trait_timestamps jsonb, first_seen_at timestamptz, last_seen_at timestamptz, identified_at timestamptz)
+      as p(id uuid, traits jsonb, trait_timestamps jsonb, trait_sources jsonb, first_seen_at timestamptz, last_seen_at timestamptz, identified_at timestamptz)
     on conflict (id) do update set
       traits = c.traits || coalesce((
-        select jsonb_object_agg(t.key, t.value) from jsonb_each(excluded.traits) as t
-        where coalesce((c.trait_timestamps ->> t.key)::timestamptz <= (excluded.trait_timestamps ->> t.key)::timestamptz, true)
+        select jsonb_object_agg(t.key, t.value) from jsonb_each(excluded.traits) as t where ${TRAIT_REPLACES}
       ), '{}'),
       trait_timestamps = c.trait_timestamps || coalesce((
-        select jsonb_object_agg(t.key, excluded.trait_timestamps -> t.key) from jsonb_each(excluded.traits) as t
-        where coalesce((c.trait_timestamps ->> t.key)::timestamptz <= (excluded.trait_timestamps ->> t.key)::timestamptz, true)
+        select jsonb_object_agg(t.key, excluded.trait_timestamps -> t.key) from jsonb_each(excluded.traits) as t where ${TRAIT_REPLACES}
+      ), '{}'),
+      trait_sources = c.trait_sources || coalesce((
+        select jsonb_object_agg(t.key, excluded.trait_sources -> t.key) from jsonb_each(excluded.traits) as t where ${TRAIT_REPLACES}
       ), '{}'),
       first_seen_at = least(c.first_seen_at, excluded.first_seen_at),
       last_seen_at = greatest(c.last_seen_at, excluded.last_seen_at),
@@ -247,7 +262,7 @@ function upsertIdentities(identities: readonly IdentityWrite[]): RawBuilder<unkn
     select kind, source_id, value, customer_id, first_seen_at, last_seen_at
     from jsonb_to_recordset(${JSON.stringify(identities)}::jsonb)
       as r(kind text, source_id text, value text, customer_id uuid, first_seen_at timestamptz, last_seen_at timestamptz)
-    on conflict (kind, source_id, value) do update set
+    on conflict (kind, value) do update set
       customer_id = excluded.customer_id,
       first_seen_at = least(i.first_seen_at, excluded.first_seen_at),
       last_seen_at = greatest(i.last_seen_at, excluded.last_seen_at)

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import type { Source } from '../config.js';
 import { prepareItems } from './prepare.js';
 
-const source = (consentMode: Source['consentMode']): Source => ({ id: 'shop', writeKey: 'wk', allowedOrigins: ['*'], consentMode });
+const source = (consentMode: Source['consentMode']): Source => ({ id: 'shop', writeKey: 'wk', allowedOrigins: ['*'], consentMode, kind: 'client' });
 const event = (consent: unknown) => ({ type: 'track', event: 'Viewed', messageId: 'm1', anonymousId: 'a1', context: { consent } });
 const prepare = (mode: Source['consentMode'], consent: unknown) =>
   prepareItems([event(consent)], {

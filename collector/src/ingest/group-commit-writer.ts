@@ -1,6 +1,6 @@
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Database as Tables } from '../db/schema/database.js';
-import { resolveIdentities, type StitchInput } from '../identity/stitch.js';
+import { resolveIdentities, type SourceKind, type StitchInput } from '../identity/stitch.js';
 import type { EventRecord, RejectedRecord } from './records.js';
 import { storableText } from './storable.js';
 import {
@@ -15,6 +15,8 @@ import {
 export interface WriteRequest {
   events: readonly EventRecord[];
   rejected: readonly RejectedRecord[];
+  /** The kind of the source that sent the events (default `client`: the least trusted). */
+  sourceKind?: SourceKind | undefined;
 }
 
 /** How a request's events fared, known once their transaction committed. */
@@ -322,7 +324,7 @@ async function writeTransaction(db: Kysely<Tables>, requests: readonly WriteRequ
     // Two statements per transaction: the identity read (with its locks), then one statement
     // holding the identity writes, the events and the refused events as `with` clauses.
     const { customerIds, pendingWrites } =
-      unique.length > 0 ? await resolveIdentities(trx, unique.map(toStitchInput)) : { customerIds: [], pendingWrites: [] };
+      unique.length > 0 ? await resolveIdentities(trx, unique.map((event, i) => toStitchInput(event, requests[owner[i]!]!.sourceKind ?? 'client'))) : { customerIds: [], pendingWrites: [] };
     const clauses: RawBuilder<unknown>[] = pendingWrites.map((write, i) => sql`${sql.ref(`identity_write_${i}`)} as (${write})`);
     if (rejected.length > 0) {
       const rows = rejected.map((row) => ({
@@ -355,9 +357,10 @@ function inTransaction<T>(db: Kysely<Tables>, outer: Transaction<Tables> | undef
   return outer ? work(outer) : db.transaction().execute(work);
 }
 
-function toStitchInput(event: EventRecord): StitchInput {
+function toStitchInput(event: EventRecord, sourceKind: SourceKind): StitchInput {
   return {
     source_id: event.source_id,
+    source_kind: sourceKind,
     message_id: event.message_id,
     type: event.type,
     anonymous_id: event.anonymous_id,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isAcceptedInstant, parseMessage } from '@tally/schemas';
 import type { Source } from '../config.js';
+import { decideIdentityTrust } from '../identity/source-trust.js';
 import { decideConsent } from './consent.js';
 import { enrichEvent, type RequestFacts } from './enrich.js';
 import type { EventRecord, RejectedRecord, RejectionReason } from './records.js';
@@ -21,6 +22,8 @@ export interface PreparedItems {
   rejectedItems: RejectedItem[];
   /** The item index of each of `events`. */
   eventIndexes: number[];
+  /** Events stored without their userId, which their source could not vouch for (see `decideIdentityTrust`). */
+  identityRefused: RejectedItem[];
 }
 
 export interface PrepareOptions {
@@ -44,7 +47,7 @@ export interface PrepareOptions {
  * const { events, rejected, rejectedItems } = prepareItems(body.batch, { source, request, skewThresholdMs: 60_000, pathPrefix: 'batch' });
  */
 export function prepareItems(items: readonly unknown[], options: PrepareOptions): PreparedItems {
-  const prepared: PreparedItems = { events: [], rejected: [], rejectedItems: [], eventIndexes: [] };
+  const prepared: PreparedItems = { events: [], rejected: [], rejectedItems: [], eventIndexes: [], identityRefused: [] };
   const receivedAt = options.request.receivedAt.toISOString();
   items.forEach((item, index) => {
     const reject = (reason: RejectionReason, errors: string[]) => {
@@ -73,8 +76,13 @@ export function prepareItems(items: readonly unknown[], options: PrepareOptions)
     const consent = decideConsent(options.source.consentMode, message.context);
     if (!consent.allowed) return reject('consent', [path ? `${path}: ${consent.message}` : consent.message]);
 
+    const trust = decideIdentityTrust(message, options.source, path);
+    if (trust.outcome === 'refused') return reject(trust.reason, [trust.explanation]);
+    if (trust.outcome === 'anonymous_only') {
+      prepared.identityRefused.push({ index, messageId: messageIdOf(item), reason: trust.reason, message: trust.explanation });
+    }
     prepared.events.push(
-      enrichEvent(message, options.request, { sourceId: options.source.id, skewThresholdMs: options.skewThresholdMs }),
+      enrichEvent(trust.outcome === 'anonymous_only' ? trust.message : message, options.request, { sourceId: options.source.id, skewThresholdMs: options.skewThresholdMs }),
     );
     prepared.eventIndexes.push(index);
   });

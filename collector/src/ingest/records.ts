@@ -1,4 +1,5 @@
 import type { EventsTable } from '../db/schema/events.js';
+import type { IdentityRefusalReason } from '../identity/source-trust.js';
 
 type Instant = 'timestamp' | 'received_at';
 type OptionalInstant = 'original_timestamp' | 'sent_at';
@@ -18,7 +19,7 @@ export type EventRecord = { [K in TextColumn]: EventsTable[K] } & { [K in Instan
  * Why an event was refused; the codes are stable and stored in `rejected_events.reason`.
  * `write_failed`: valid, but the database refused to store it even alone (docs/design.md §2).
  */
-export type RejectionReason = 'schema' | 'too_large' | 'consent' | 'unstorable' | 'write_failed';
+export type RejectionReason = 'schema' | 'too_large' | 'consent' | 'unstorable' | 'write_failed' | IdentityRefusalReason;
 
 /** One refused event, kept with its reason and raw payload for `rejected_events`. */
 export interface RejectedRecord {

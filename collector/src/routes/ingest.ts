@@ -5,6 +5,7 @@ import { ApiError, writeRefused } from '../errors.js';
 import { parseJson } from '../ingest/parse-json.js';
 import { prepareItems } from '../ingest/prepare.js';
 import { readBody } from '../ingest/read-body.js';
+import { identityRefusals } from '../identity/source-trust.js';
 import { withWriteFailures } from '../ingest/write-failure.js';
 import { clientAddress, identifyRequest } from '../request-identity.js';
 
@@ -86,7 +87,7 @@ async function ingest(c: Context<CollectorEnv>, deps: RouteDeps, kind: string): 
 
   let result;
   try {
-    result = await deps.writer.write({ events: prepared.events, rejected: prepared.rejected });
+    result = await deps.writer.write({ events: prepared.events, rejected: prepared.rejected, sourceKind: source.kind });
   } catch (error) {
     throw writeRefused(error);
   }
@@ -96,8 +97,10 @@ async function ingest(c: Context<CollectorEnv>, deps: RouteDeps, kind: string): 
   metrics.accepted.inc({ source: source.id }, result.accepted);
   metrics.duplicates.inc({ source: source.id }, result.duplicates);
   for (const item of rejected) metrics.rejected.inc({ reason: item.reason });
+  for (const item of identityRefusals(prepared)) metrics.identityRefused.inc({ source: source.id, reason: item.reason });
+  const identityRefused = prepared.identityRefused.length > 0 ? { identityRefused: prepared.identityRefused } : {};
   c.set('outcome', { accepted: result.accepted, duplicates: result.duplicates, rejected: rejected.length });
-  return c.json({ accepted: result.accepted, duplicates: result.duplicates, rejected, ...(warnings && { warnings }) });
+  return c.json({ accepted: result.accepted, duplicates: result.duplicates, rejected, ...identityRefused, ...(warnings && { warnings }) });
 }
 
 /** A sender that hung up (or was cut off by the request timeout) mid-body is its own error, not the server's. */

@@ -21,7 +21,7 @@ const BUNDLES = {
   rudderstack: realpathSync(join(modules, '@rudderstack/analytics-js/dist/npm/modern/bundled/esm')),
 };
 
-const site: Source = { id: 'site', writeKey: 'site-write-key', allowedOrigins: [], consentMode: 'opt-out' };
+const site: Source = { id: 'site', writeKey: 'site-write-key', allowedOrigins: [], consentMode: 'opt-out', kind: 'client' };
 
 function page(title: string, head: string): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>${head}</head><body>${title}</body></html>`;

@@ -11,6 +11,7 @@ export const shop: Source = {
   writeKey: 'shop-write-key',
   allowedOrigins: ['https://shop.example'],
   consentMode: 'opt-out',
+  kind: 'client',
 };
 
 export const newsletter: Source = {
@@ -18,10 +19,30 @@ export const newsletter: Source = {
   writeKey: 'newsletter-write-key',
   allowedOrigins: ['https://news.example'],
   consentMode: 'opt-in',
+  kind: 'client',
+};
+
+/** The shop's back end: a server source (secret key), the only kind that may send `alias`. */
+export const backend: Source = {
+  id: 'backend',
+  writeKey: 'backend-secret-write-key',
+  allowedOrigins: [],
+  consentMode: 'opt-out',
+  kind: 'server',
+};
+
+/** An app whose userIds count only when signed by its server (`context.userHash`). */
+export const verifiedApp: Source = {
+  id: 'app',
+  writeKey: 'app-write-key',
+  allowedOrigins: ['https://app.example'],
+  consentMode: 'opt-out',
+  kind: 'client',
+  identitySecret: 'app-identity-secret-for-tests',
 };
 
 export const testConfig: AppConfig = {
-  sources: [shop, newsletter],
+  sources: [shop, newsletter, backend, verifiedApp],
   trustProxy: 1,
   skewThresholdMs: 60_000,
   adminKey: 'admin-key-for-tests',

@@ -5,6 +5,7 @@ import * as marketing from './20261123T1100-marketing.js';
 import * as customerEventDays from './20261123T1200-customer-event-days.js';
 import * as eventsByMonth from './20261201T1000-events-by-month.js';
 import * as roles from './20261201T1100-roles.js';
+import * as workspaceIdentities from './20261201T1200-workspace-identities.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '20261123T1200-customer-event-days': customerEventDays,
   '20261201T1000-events-by-month': eventsByMonth,
   '20261201T1100-roles': roles,
+  '20261201T1200-workspace-identities': workspaceIdentities,
 };

@@ -10,15 +10,18 @@ export interface CustomersTable {
   traits: Json;
   /** For each trait key, the ISO timestamp of the identify that set its current value. */
   trait_timestamps: Json;
+  /** For each trait key, `{ source_id, kind }` of the source that set its current value. */
+  trait_sources: ColumnType<Record<string, unknown>, Record<string, unknown> | string | undefined, Record<string, unknown> | string>;
   first_seen_at: Timestamp;
   last_seen_at: Timestamp;
   /** When a userId was first linked; null while the customer is anonymous. */
   identified_at: Timestamp | null;
 }
 
-/** An anonymousId or userId of one source, pointing at exactly one customer. */
+/** An anonymousId or userId of the workspace (whichever source sent it), pointing at exactly one customer. */
 export interface IdentitiesTable {
   kind: 'anonymous' | 'user';
+  /** The source that first sent it. */
   source_id: string;
   value: string;
   customer_id: string;
@@ -31,7 +34,7 @@ export interface IdentityMergesTable {
   id: Generated<string>;
   from_customer_id: string;
   into_customer_id: string;
-  reason: 'identify' | 'alias' | 'anonymous_id_relinked';
+  reason: 'identify' | 'alias' | 'anonymous_id_relinked' | 'workspace_identity';
   source_id: string;
   message_id: string;
   merged_at: ColumnType<Date, Date | string | undefined, never>;

@@ -11,6 +11,7 @@ export const FAULT_SOURCE = {
   writeKey: 'faults-write-key-0001',
   allowedOrigins: ['*'],
   consentMode: 'opt-out',
+  kind: 'client',
 } as const;
 
 export interface CollectorProcess {
