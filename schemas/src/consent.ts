@@ -17,6 +17,16 @@ export const Consent = z.looseObject({
 export type Consent = z.infer<typeof Consent>;
 
 /**
+ * The event a consent change sends (a track in the `necessary` category). A deny names no
+ * one (DESIGN.md §4), so this event alone may carry neither an anonymousId nor a userId: it
+ * is stored, attributed to nobody.
+ *
+ * @example
+ * { type: 'track', messageId: 'm-1', event: CONSENT_UPDATED_EVENT, properties: { analytics: false } }
+ */
+export const CONSENT_UPDATED_EVENT = 'Consent Updated';
+
+/**
  * The category an event needs when its consent object names none.
  *
  * @example

@@ -1,4 +1,4 @@
-export { ALWAYS_ALLOWED_CATEGORY, Consent, consentGranted, DEFAULT_CONSENT_CATEGORY } from './consent.js';
+export { ALWAYS_ALLOWED_CATEGORY, Consent, CONSENT_UPDATED_EVENT, consentGranted, DEFAULT_CONSENT_CATEGORY } from './consent.js';
 export { Context, ContextCampaign, ContextLibrary, ContextPage, ContextScreen } from './context.js';
 export { absentWhenNull, Integer, Integrations, IsoDateTime, MessageId, OptionalIdentifier, Properties } from './common.js';
 export { TrackEvent } from './track.js';
