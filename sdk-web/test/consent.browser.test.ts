@@ -65,7 +65,7 @@ describe(`a deny in Chromium against the collector on ${testEngine}`, () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's Chromium with \`apt-get install -y chromium\``);
-    tally = (await buildInMemory()).files['tally.js']!;
+    tally = (await buildInMemory(['tally.js'])).files['tally.js']!;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
