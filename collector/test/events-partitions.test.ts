@@ -150,7 +150,10 @@ describe(`the events-by-month migration on ${testEngine}`, () => {
     // Far-off timestamps (more than ten years back) wait in the default partition.
     expect(await partitionOf(db, 'old-3')).toEqual(['events_default']);
     expect(await rollUpMatchesEvents(db)).toBe(true);
-    expect((await sql`select * from customer_profiles where customer_id = ${customer}`.execute(db)).rows).toEqual(profileBefore);
+    // Later migrations may add columns to the profile; every column it had keeps its value.
+    expect((await sql`select * from customer_profiles where customer_id = ${customer}`.execute(db)).rows).toEqual(
+      profileBefore.map((row) => expect.objectContaining(row)),
+    );
     const funnel = await sql<{ customers: number }>`
       select customers from funnel(array['Product Viewed', 'Order Completed'], '2026-06-30', '2026-07-02', '1 day')`.execute(db);
     expect(funnel.rows.map((r) => r.customers)).toEqual([1, 1]);

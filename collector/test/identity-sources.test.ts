@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { backend, basic, postJson, shop, testApp, testConfig, verifiedApp } from './support/collector-app.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
-// Workspace identities and trusted sources (DESIGN.md §3 rules 8), over HTTP through the
+// Workspace identities and trusted sources (docs/design.md §3 rules 8), over HTTP through the
 // collector's routes and writer, reading the tables.
 describe(`identities across sources, and what each source may claim, on ${testEngine}`, () => {
   let database: TestDatabase;

@@ -47,7 +47,7 @@ describe(`the workspace-identities migration on ${testEngine}`, () => {
     const migrator = new Migrator({ db: db(), provider: { getMigrations: async () => migrations } });
     const down = await migrator.migrateTo('20261123T1200-customer-event-days');
     expect(down.error).toBeUndefined();
-    expect(down.results?.map((r) => r.migrationName)).toEqual(['20261201T1200-workspace-identities']);
+    expect(down.results?.map((r) => r.migrationName)).toContain('20261201T1200-workspace-identities');
 
     const [webAnn, iosAnn, webBob, appCid, webAnon, appDan, untouched] = Array.from({ length: 7 }, () => randomUUID());
     // The old shape, written as the per-source schema stored it.
@@ -86,7 +86,7 @@ describe(`the workspace-identities migration on ${testEngine}`, () => {
     const events = [event('web', webAnn!, 1), event('ios', iosAnn!, 5), event('ios', iosAnn!, 6), event('web', webAnon!, 0), event('app', appDan!, 7)];
     await db().insertInto('events').values(events).execute();
 
-    expect(await migrateToLatest(db())).toEqual(['20261201T1200-workspace-identities']);
+    expect(await migrateToLatest(db())).toContain('20261201T1200-workspace-identities');
 
     // Ann: one identity, one customer (the one identified first), every event, the newer traits.
     expect(await customerOfIdentity(db(), 'user', 'ann')).toBe(webAnn);

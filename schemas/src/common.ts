@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { Identifier } from './identifier.js';
+import { CONSENT_UPDATED_EVENT } from './consent.js';
 
 /**
  * An optional identifier (`anonymousId`, `userId`). `null`, which several server SDKs
@@ -81,13 +82,19 @@ function isAbsent(value: unknown): boolean {
   return value === undefined || value === null || value === '';
 }
 
+/** A consent change (`Consent Updated` track), the one message that may name no one. */
+export function isConsentChange(value: Record<string, unknown>): boolean {
+  return value['type'] === 'track' && value['event'] === CONSENT_UPDATED_EVENT;
+}
+
 /**
- * Refinement shared by every message but alias: it needs an `anonymousId` or a `userId`.
- * Runs even when other fields are wrong, so all problems are reported at once.
+ * Refinement shared by every message but alias: it needs an `anonymousId` or a `userId`,
+ * except a consent change (a deny is sent without any identifier). Runs even when other
+ * fields are wrong, so all problems are reported at once.
  */
 export const requireIdentity = z.superRefine<Record<string, unknown>>(
   (value, ctx) => {
-    if (isAbsent(value['anonymousId']) && isAbsent(value['userId'])) {
+    if (isAbsent(value['anonymousId']) && isAbsent(value['userId']) && !isConsentChange(value)) {
       ctx.addIssue({ code: 'custom', message: 'needs an anonymousId or a userId (a non-empty string); neither was sent', path: [] });
     }
   },

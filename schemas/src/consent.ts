@@ -18,6 +18,16 @@ export const Consent = z.looseObject({
 export type Consent = z.infer<typeof Consent>;
 
 /**
+ * The event a consent change sends (a track in the `necessary` category). A deny names no
+ * one (docs/design.md §4), so this event alone may carry neither an anonymousId nor a userId:
+ * it is stored, attributed to nobody.
+ *
+ * @example
+ * { type: 'track', messageId: 'm-1', event: CONSENT_UPDATED_EVENT, properties: { analytics: false } }
+ */
+export const CONSENT_UPDATED_EVENT = 'Consent Updated';
+
+/**
  * Whether a consent state allows the event it travels with when nothing is allowed without a
  * grant: `decideConsent` in `opt-in` mode, the one consent rule (case-insensitive categories,
  * `analytics` by default, `necessary` always allowed).

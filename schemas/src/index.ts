@@ -1,4 +1,4 @@
-export { Consent, consentGranted } from './consent.js';
+export { Consent, CONSENT_UPDATED_EVENT, consentGranted } from './consent.js';
 export { ALWAYS_ALLOWED_CATEGORY, type ConsentDecision, type ConsentMode, decideConsent, DEFAULT_CONSENT_CATEGORY } from './consent-decision.js';
 export { Context, ContextCampaign, ContextLibrary, ContextPage, ContextScreen } from './context.js';
 export { absentWhenNull, Integer, Integrations, MessageId, OptionalIdentifier, Properties } from './common.js';

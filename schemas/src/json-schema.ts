@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { AliasEvent } from './alias.js';
 import { FeedbackSubmittedProperties, SCORE_SCALES, SurveyRespondedProperties } from './attitudinal.js';
 import { Batch } from './batch.js';
-import { Consent } from './consent.js';
+import { Consent, CONSENT_UPDATED_EVENT } from './consent.js';
 import { Context } from './context.js';
 import {
   CartViewedProperties,
@@ -42,6 +42,10 @@ function restateRefinements(ctx: { zodSchema: z.core.$ZodTypes; jsonSchema: z.co
   const schema = ctx.zodSchema as unknown as z.ZodType;
   const json = ctx.jsonSchema as JsonSchema;
   if (needsIdentity.has(schema)) json['anyOf'] = oneOfRequired('anonymousId', 'userId');
+  // A consent change may name no one (see requireIdentity).
+  if (schema === TrackEvent) {
+    (json['anyOf'] as JsonSchema[]).push({ required: ['event'], properties: { event: { const: CONSENT_UPDATED_EVENT } } });
+  }
   if (needsProductId.has(schema)) json['anyOf'] = oneOfRequired('product_id', 'sku');
   if (isAnswer.has(schema)) {
     json['anyOf'] = [{ required: ['score'] }, { required: ['comment'], properties: { comment: { pattern: '\\S' } } }];

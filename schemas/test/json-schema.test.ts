@@ -35,7 +35,9 @@ describe('generated JSON Schema files in schemas/json/', () => {
     expect(track['anyOf']).toEqual([
       { required: ['anonymousId'], properties: { anonymousId: { type: 'string', minLength: 1 } } },
       { required: ['userId'], properties: { userId: { type: 'string', minLength: 1 } } },
+      { required: ['event'], properties: { event: { const: 'Consent Updated' } } },
     ]);
+    expect(expected['page.json']!['anyOf']).toHaveLength(2);
     const orderCompleted = (track['allOf'] as Array<{ if: { properties: { event: { const: string } } }; then: { required?: string[] } }>).find(
       (rule) => rule.if.properties.event.const === 'Order Completed',
     );

@@ -47,4 +47,29 @@ describe('script tag', () => {
       (tally.identify as (...a: unknown[]) => void)(Symbol('x'));
     }).not.toThrow();
   });
+
+  it('honours GPC for every category but necessary unless data-gpc-denies narrows it (comma-separated, empty for none)', async () => {
+    Object.defineProperty(navigator, 'globalPrivacyControl', { configurable: true, get: () => true });
+    const load = async (gpcDenies?: string) => {
+      localStorage.clear();
+      delete (window as { tally?: unknown }).tally;
+      const s = document.createElement('script');
+      s.src = 'https://cdn.test/t.js';
+      s.dataset.writeKey = 'wk_tag';
+      s.dataset.capturePages = 'false';
+      if (gpcDenies != null) s.dataset.gpcDenies = gpcDenies;
+      Object.defineProperty(document, 'currentScript', { configurable: true, get: () => s });
+      vi.resetModules();
+      await import('./browser.js');
+      return (window as unknown as { tally: Tally }).tally.consent()!.categoryPreferences;
+    };
+    try {
+      expect(await load()).toEqual({ necessary: true, analytics: false, marketing: false });
+      expect(await load('marketing')).toEqual({ necessary: true, analytics: true, marketing: false });
+      expect(await load('analytics, marketing')).toEqual({ necessary: true, analytics: false, marketing: false });
+      expect(await load('')).toEqual({ necessary: true, analytics: true, marketing: true });
+    } finally {
+      delete (navigator as { globalPrivacyControl?: boolean }).globalPrivacyControl;
+    }
+  });
 });

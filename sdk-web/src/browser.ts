@@ -19,10 +19,12 @@ try {
     const s = document.currentScript as HTMLScriptElement | null;
     const d = s?.dataset;
     if (d?.writeKey) {
-      // data-host, data-flush-at="10", data-capture-clicks="all", data-debug="true", data-consent="opt-in", …
-      const o: Record<string, unknown> = { host: new URL(s!.src).origin };
+      // data-host, data-flush-at="10", data-capture-clicks="all", data-debug="true", data-consent="opt-in",
+      // data-gpc-denies="marketing" (a comma-separated list, empty for none), …
+      const o: Record<string, any> = { host: new URL(s!.src).origin };
       for (const k in d) o[k] = parse(d[k]) ?? d[k];
       if (typeof o.consent == 'string') o.consent = { mode: o.consent };
+      if (d.gpcDenies != null) (o.consent ||= {}).gpcDenies = d.gpcDenies.split(/[\s,]+/);
       tally.init(o as unknown as Options);
     }
     if (stub)

@@ -81,7 +81,7 @@ describe('click capture', () => {
 describe('selector', () => {
   it('stops at an id and at three levels', () => {
     document.body.innerHTML = `<div id="app"><ul class="menu x"><li><a class="nav">x</a></li></ul></div>`;
-    expect(selector(document.querySelector('a'))).toBe('ul.menu>li>a.nav');
-    expect(selector(document.querySelector('li'))).toBe('div#app>ul.menu>li');
+    expect(selector(document.querySelector('a')!)).toBe('ul.menu>li>a.nav');
+    expect(selector(document.querySelector('li')!)).toBe('div#app>ul.menu>li');
   });
 });

@@ -7,14 +7,11 @@ import type { Plugin, Properties } from './core.js';
 const PROP = 'data-tally-prop-';
 
 /** `div#app>ul.menu>a.nav`: at most three levels, stopping at an id. */
-export function selector(el: Element | null): string {
-  let s = '';
-  for (let i = 0; el && i < 3; i++, el = el.parentElement) {
-    const part = el.tagName.toLowerCase() + (el.id ? `#${el.id}` : el.classList[0] ? `.${el.classList[0]}` : '');
-    s = s ? `${part}>${s}` : part;
-    if (el.id) break;
-  }
-  return s;
+export function selector(el: Element, levels = 3): string {
+  const c = el.classList[0];
+  const part = el.localName + (el.id ? `#${el.id}` : c ? `.${c}` : '');
+  const up = el.parentElement;
+  return up && !el.id && --levels ? `${selector(up, levels)}>${part}` : part;
 }
 
 export const captureClicks: Plugin = (tally, o) => {
@@ -29,10 +26,10 @@ export const captureClicks: Plugin = (tally, o) => {
         if (tagged) {
           const p: Properties = {};
           for (const a of tagged.attributes) if (a.name.startsWith(PROP)) p[a.name.slice(PROP.length)] = a.value;
-          tally.track(tagged.getAttribute('data-tally-event')!, p);
+          tally.track((tagged as HTMLElement).dataset.tallyEvent!, p);
         } else if (any) {
           tally.track('Element Clicked', {
-            text: (any.textContent || '').trim().slice(0, 100),
+            text: any.textContent!.trim().slice(0, 100),
             selector: selector(any),
             href: (any as HTMLAnchorElement).href || undefined,
           });

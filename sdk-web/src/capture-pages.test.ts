@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fakeNetwork } from '../test/helpers.js';
 import { browserEnv } from './browser-env.js';
 import { capturePages } from './capture-pages.js';
-import { campaign } from './context.js';
 import { createTally } from './core.js';
 
 const net = fakeNetwork();
@@ -26,7 +25,7 @@ afterAll(() => {
 });
 
 describe('page capture', () => {
-  it('sends a page view on load with title, path, search, referrer and the UTM campaign', async () => {
+  it('sends a page view on load with title, path, search (with the UTM campaign the collector reads) and referrer', async () => {
     const [p] = pages();
     expect(pages()).toHaveLength(1);
     expect(p!.context.page).toEqual({
@@ -37,7 +36,6 @@ describe('page capture', () => {
       url: location.href,
     });
     expect(p!.properties).toMatchObject({ path: '/shop', title: 'Shop' });
-    expect(p!.context.campaign).toEqual({ source: 'news', medium: 'email', name: 'spring' });
     expect(p!.context).toMatchObject({ userAgent: navigator.userAgent, locale: navigator.language });
     expect(p!.context.timezone).toBeTypeOf('string');
     expect(p!.context.screen).toHaveProperty('width');
@@ -82,12 +80,5 @@ describe('page capture', () => {
     dispatchEvent(new PopStateEvent('popstate'));
     await tick();
     expect(pages().length - before).toBe(1);
-  });
-});
-
-describe('campaign', () => {
-  it('maps utm_* parameters, utm_campaign to name, and nothing when there are none', () => {
-    expect(campaign('?utm_term=shoes&utm_content=b&utm_campaign=x')).toEqual({ term: 'shoes', content: 'b', name: 'x' });
-    expect(campaign('?q=1')).toBeUndefined();
   });
 });

@@ -14,10 +14,10 @@ export const capturePages: Plugin = (tally, o) => {
     });
   for (const m of ['pushState', 'replaceState'] as const) {
     const original = history[m];
+    // seen() looks a tick later, after the original has changed the URL.
     history[m] = function (this: History, ...a: Parameters<History['pushState']>) {
-      const r = original.apply(this, a);
       seen();
-      return r;
+      return original.apply(this, a);
     };
   }
   addEventListener('popstate', seen);

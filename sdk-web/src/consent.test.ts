@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { clearBrowserState, fakeNetwork, settle, testEnv, type FakeNetwork } from '../test/helpers.js';
-import { createTally, type Options } from './core.js';
+import { parseMessage } from '@tally/schemas';
+import { CONSENT, createTally, type Options } from './core.js';
 import { QUEUE } from './delivery.js';
 import type { Env } from './env.js';
 
@@ -50,7 +51,7 @@ describe('opt-in mode', () => {
     expect(document.cookie).toContain(`tally_aid=${t.user()!.anonymousId}`);
   });
 
-  it('on deny discards the waiting events, sends only the consent change, and persists nothing', async () => {
+  it('on deny discards the waiting events, sends only the consent change, and stores nothing but the decision', async () => {
     const t = start({ consent: { mode: 'opt-in' } });
     t.track('Early');
     t.deny();
@@ -60,7 +61,22 @@ describe('opt-in mode', () => {
     expect(sent.map((m) => m.event)).toEqual(['Consent Updated']);
     expect(sent[0]!.properties).toEqual({ necessary: true, analytics: false, marketing: false });
     expect(document.cookie).toBe('');
-    expect(storageKeys()).toEqual([]);
+    expect(storageKeys()).toEqual([CONSENT]);
+  });
+
+  it('a deny is remembered: the next pages neither ask again nor send nor store anything', async () => {
+    start({ consent: { mode: 'opt-in' } }).deny();
+    await settle();
+    for (let page = 0; page < 2; page++) {
+      const t = start({ consent: { mode: 'opt-in' } });
+      t.identify('u1', { email: 'ada@example.com' });
+      t.track('Next page');
+      expect(t.consent()).toMatchObject({ decided: true, categoryPreferences: { analytics: false, marketing: false } });
+    }
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(net.accepted().map((m) => m.event)).toEqual(['Consent Updated']);
+    expect(storageKeys()).toEqual([CONSENT]);
+    expect(document.cookie).toBe('');
   });
 
   it('after a deny, a failed consent event is retried from memory, never from storage', async () => {
@@ -68,7 +84,7 @@ describe('opt-in mode', () => {
     const t = start({ consent: { mode: 'opt-in' } });
     t.deny();
     await settle();
-    expect(storageKeys()).toEqual([]);
+    expect(storageKeys()).toEqual([CONSENT]);
     net.respond(() => ({ status: 200 }));
     await vi.advanceTimersByTimeAsync(2000);
     expect(net.accepted().map((m) => m.event)).toEqual(['Consent Updated']);
@@ -86,7 +102,7 @@ describe('opt-in mode', () => {
 });
 
 describe('opt-out mode', () => {
-  it('sends by default, and a deny stops sending and wipes what was stored', async () => {
+  it('sends by default, and a deny stops sending and wipes what was stored but the decision', async () => {
     const t = start();
     t.identify('u1');
     t.track('A');
@@ -96,21 +112,72 @@ describe('opt-out mode', () => {
     t.track('B');
     await settle();
     expect(net.accepted().map((m) => m.event ?? m.type)).toEqual(['identify', 'A', 'Consent Updated']);
-    expect(storageKeys()).toEqual([]);
+    expect(storageKeys()).toEqual([CONSENT]);
+    expect(JSON.parse(localStorage.getItem(CONSENT)!)).toEqual({ necessary: true, analytics: false, marketing: true });
     expect(document.cookie).toBe('');
   });
 
-  it('a failed batch moves from storage to memory when consent is withdrawn', async () => {
-    net.respond(() => 'network error');
-    const t = start();
-    t.track('A');
+  it('a deny is remembered: the next page and a reload send nothing and store no identifier', async () => {
+    start().deny();
     await settle();
-    expect(Object.keys(localStorage).filter((k) => k.startsWith(QUEUE)).map((k) => localStorage.getItem(k)).join()).toContain('"A"');
+    for (let page = 0; page < 2; page++) {
+      const t = start();
+      t.page();
+      t.identify('u1');
+      t.track('Next page');
+      expect(t.consent()).toMatchObject({ decided: true, categoryPreferences: { analytics: false } });
+    }
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(net.accepted().map((m) => m.event ?? m.type)).toEqual(['Consent Updated']);
+    expect(storageKeys()).toEqual([CONSENT]);
+    expect(document.cookie).toBe('');
+  });
+
+  it('a deny is sent with no identifier, as a message the wire format accepts', async () => {
+    const t = start();
+    t.identify('u1', { email: 'ada@example.com' });
     t.deny();
-    expect(storageKeys()).toEqual([]);
+    t.grant();
+    await settle();
+    const [identify, deny, grant] = net.accepted();
+    expect(identify).toMatchObject({ type: 'identify', userId: 'u1' });
+    expect(deny).toMatchObject({ event: 'Consent Updated', properties: { analytics: false } });
+    expect(deny).not.toHaveProperty('anonymousId');
+    expect(deny).not.toHaveProperty('userId');
+    expect(parseMessage(deny).success).toBe(true);
+    // a grant names the visitor again
+    expect(grant).toMatchObject({ event: 'Consent Updated', userId: 'u1', anonymousId: t.user()!.anonymousId });
+  });
+
+  it('nothing recorded before a deny goes out: not the batch in memory, not the stored retry queue', async () => {
+    const t = start({ flushAt: 20 });
+    t.track('Waiting in memory');
+    t.deny();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(net.accepted().map((m) => m.event)).toEqual(['Consent Updated']);
+
+    net.respond(() => 'network error');
+    t.grant();
+    t.track('Failed once');
+    t.flush();
+    await settle();
+    expect(Object.keys(localStorage).some((k) => k.startsWith(QUEUE))).toBe(true);
+    t.deny();
+    expect(storageKeys()).toEqual([CONSENT]);
     net.respond(() => ({ status: 200 }));
-    await vi.advanceTimersByTimeAsync(5000);
-    expect(net.accepted().map((m) => m.event)).toEqual(['A', 'Consent Updated']);
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(net.accepted().map((m) => m.event)).toEqual(['Consent Updated', 'Consent Updated']);
+    expect(net.accepted()[1]).not.toHaveProperty('anonymousId');
+  });
+
+  it('a request in flight at the deny that then fails is not retried', async () => {
+    net.delay(100);
+    net.respond((r) => (r.body.batch.some((m) => m.event == 'In flight') ? { status: 503 } : { status: 200 }));
+    const t = start();
+    t.track('In flight');
+    t.deny();
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(net.requests.flatMap((r) => r.body.batch).map((m) => m.event)).toEqual(['In flight', 'Consent Updated']);
   });
 
   it('events of a denied category are dropped, others still go', async () => {
@@ -127,8 +194,24 @@ describe('opt-out mode', () => {
 });
 
 describe('Global Privacy Control', () => {
-  it('denies marketing by default and rides in context.consent.gpc', async () => {
+  it('denies every category but necessary by default: nothing else is sent or stored, whatever a grant says', async () => {
     const t = start({}, { gpc: true });
+    t.identify('u1');
+    t.track('Page Read');
+    t.track('Ad Clicked', {}, { category: 'marketing' });
+    t.grant(); // a grant does not override GPC
+    t.track('Page Read Again');
+    await settle();
+    expect(t.consent()!.categoryPreferences).toEqual({ necessary: true, analytics: false, marketing: false });
+    expect(net.accepted().map((m) => m.event ?? m.type)).toEqual(['Consent Updated']);
+    expect(net.accepted()[0]).not.toHaveProperty('anonymousId');
+    expect(net.accepted()[0]).not.toHaveProperty('userId');
+    expect(document.cookie).toBe('');
+    expect(storageKeys().filter((k) => k != CONSENT)).toEqual([]);
+  });
+
+  it('a site may narrow it to some categories (gpcDenies), and the state rides in context.consent.gpc', async () => {
+    const t = start({ consent: { gpcDenies: ['marketing'] } }, { gpc: true });
     t.track('Ad Clicked', {}, { category: 'marketing' });
     t.track('Page Read');
     t.grant('marketing'); // a grant does not override GPC
@@ -144,12 +227,11 @@ describe('Global Privacy Control', () => {
     });
   });
 
-  it('can deny analytics too: then nothing but necessary events is sent or stored', async () => {
-    const t = start({ consent: { gpcDenies: ['analytics', 'marketing'] } }, { gpc: true });
-    t.track('Page Read');
+  it('or ignore it (gpcDenies: [])', async () => {
+    const t = start({ consent: { gpcDenies: [] } }, { gpc: true });
+    t.track('Ad Clicked', {}, { category: 'marketing' });
     await settle();
-    expect(net.requests).toHaveLength(0);
-    expect(storageKeys()).toEqual([]);
+    expect(net.accepted().map((m) => m.event)).toEqual(['Ad Clicked']);
   });
 });
 

@@ -7,7 +7,11 @@ export interface ConsentOptions {
   categories?: string[];
   /** A decision the site already holds (from its consent manager). */
   preferences?: Record<string, boolean>;
-  /** Categories denied while `navigator.globalPrivacyControl` is on; default `['marketing']`. */
+  /**
+   * Categories denied while `navigator.globalPrivacyControl` is on, whatever a grant says;
+   * default: every category but `necessary`. `['marketing']` honours GPC as an opt-out of
+   * advertising only, `[]` ignores it.
+   */
   gpcDenies?: string[];
 }
 
@@ -20,9 +24,11 @@ export interface ConsentState {
 }
 
 export interface Consent {
-  allowed(category: string): boolean;
-  /** The event waits in memory: opt-in mode and no decision yet. */
-  pending(category: string): boolean;
+  /**
+   * Whether events of a category may be sent: `undefined` while no decision exists in opt-in
+   * mode (the event waits in memory), a boolean otherwise.
+   */
+  allowed(category: string): boolean | undefined;
   set(categories: string[], value: boolean): void;
   state(): ConsentState;
 }
@@ -32,13 +38,13 @@ export const NECESSARY = 'necessary';
 export function createConsent(o: ConsentOptions = {}, gpc = false, saved?: Record<string, boolean> | null): Consent {
   const mode = o.mode || 'opt-out';
   const cats = o.categories || [NECESSARY, 'analytics', 'marketing'];
-  const gpcDenied = (c: string) => gpc && (o.gpcDenies || ['marketing']).includes(c);
   const prefs: Record<string, boolean> = { ...saved, ...o.preferences };
   let decided = !!(saved || o.preferences);
-  const allowed = (c: string) => c == NECESSARY || (!gpcDenied(c) && (prefs[c] ?? mode == 'opt-out'));
+  const allowed = (c: string) =>
+    c == NECESSARY ||
+    (!(gpc && (o.gpcDenies?.includes(c) ?? true)) && (prefs[c] ?? (mode == 'opt-out' || (decided ? false : undefined))));
   return {
     allowed,
-    pending: (c) => mode == 'opt-in' && !decided && !gpcDenied(c),
     set(list, v) {
       for (const c of list.length ? list : cats) if (c != NECESSARY) prefs[c] = v;
       decided = true;
@@ -47,7 +53,7 @@ export function createConsent(o: ConsentOptions = {}, gpc = false, saved?: Recor
       mode,
       decided,
       gpc,
-      categoryPreferences: Object.fromEntries(cats.map((c) => [c, allowed(c)])),
+      categoryPreferences: Object.fromEntries(cats.map((c) => [c, !!allowed(c)])),
     }),
   };
 }

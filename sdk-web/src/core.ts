@@ -6,7 +6,7 @@
 import { createConsent, NECESSARY, type Consent, type ConsentOptions, type ConsentState } from './consent.js';
 import { createDelivery, type Delivery } from './delivery.js';
 import { ecommerceEvent, ECOMMERCE_HELPERS, type Ecommerce } from './ecommerce.js';
-import { memoryStorage, parse, read, remove, write, type Env, type KeyValueStorage } from './env.js';
+import { memoryStorage, parse, read, write, type Env, type KeyValueStorage } from './env.js';
 import { createIdentity, type Identity, type User } from './identity.js';
 import { VERSION } from './version.js';
 
@@ -103,18 +103,19 @@ export function createTally(makeEnv: (options: Options) => Env, plugins: Plugin[
   // Keys left undefined are not serialized.
   // Consent is checked when the event leaves for delivery, so it carries the state it went out under.
   const release = (m: Message, c: string) => {
-    if (consent.allowed(c)) {
+    const a = consent.allowed(c);
+    if (a) {
       const s = consent.state();
       m.context.consent = { categoryPreferences: s.categoryPreferences, category: c, gpc: s.gpc || undefined };
       delivery.add(m);
-    } else if (consent.pending(c)) {
+    } else if (a == null) {
       // Bounded: the oldest waiting event gives way.
       if (held.push([m, c]) > o.maxQueue) held.shift();
     } else log(`no consent: ${c}`, m);
   };
 
-  const call = (type: string, fields: Properties, opts: CallOptions = {}) => {
-    const { anonymousId, userId } = id.user();
+  // The sender is the visitor, or nobody (`{}`).
+  const call = (type: string, fields: Properties, opts: CallOptions = {}, { anonymousId, userId }: Partial<User> = id.user()) => {
     const context: Properties = {
       ...env.context?.(),
       ...opts.context,
@@ -135,27 +136,27 @@ export function createTally(makeEnv: (options: Options) => Env, plugins: Plugin[
     );
   };
 
-  // Store or forget according to consent, then let waiting events go or drop them.
+  // Store or forget according to consent, then let waiting events go or drop them. A decision is
+  // stored whatever it says: after a deny it is the one thing kept, strictly necessary to honour it on later pages.
   const apply = () => {
-    if (mayStore()) {
-      if (consent.state().decided) write(storage, CONSENT, JSON.stringify(consent.state().categoryPreferences));
-      id.save();
-      delivery.move(mem, store());
-    } else if (consent.state().decided) {
-      id.purge();
-      delivery.move(storage, mem);
-      remove(storage, CONSENT);
-    }
+    const s = consent.state();
+    id.save();
+    if (mayStore()) delivery.move(mem, store());
+    else delivery.forget(storage);
+    if (s.decided) write(storage, CONSENT, JSON.stringify(s.categoryPreferences));
     for (const [m, c] of held.splice(0)) release(m, c);
   };
 
   const decide = (cats: string[], v: boolean) => {
-    const before = consent.state();
+    const before = JSON.stringify(consent.state());
+    // Nothing recorded before a deny goes out: neither the batch in memory nor the stored retry queues.
+    if (!v) delivery.discard(store());
     consent.set(cats, v);
     apply();
-    const prefs = consent.state().categoryPreferences;
-    if (!before.decided || JSON.stringify(prefs) != JSON.stringify(before.categoryPreferences))
-      api.track('Consent Updated', prefs, { category: NECESSARY });
+    const s = consent.state();
+    // It names the visitor only when they may be tracked: a deny, or a grant that GPC overrides, names no one.
+    if (JSON.stringify(s) != before)
+      call('track', { event: 'Consent Updated', properties: s.categoryPreferences }, { category: NECESSARY }, v && mayStore() ? undefined : {});
   };
 
   const methods: Record<string, (...a: any[]) => unknown> = {
@@ -173,7 +174,7 @@ export function createTally(makeEnv: (options: Options) => Env, plugins: Plugin[
       env = makeEnv(o);
       storage = env.storage;
       consent = createConsent(o.consent, !!env.gpc, parse(read(storage, CONSENT)));
-      id = createIdentity(env, uuid);
+      id = createIdentity(env, uuid, mayStore);
       delivery = createDelivery({
         ...o,
         url: `${(o.host || '').replace(/\/+$/, '')}/v1/batch`,
@@ -196,7 +197,6 @@ export function createTally(makeEnv: (options: Options) => Env, plugins: Plugin[
       call('screen', { name, properties: properties || {} }, opts),
     identify(userId?: string, traits?: Properties, opts?: CallOptions) {
       id.identify(userId, traits);
-      if (mayStore()) id.save();
       call('identify', { traits: id.user().traits }, opts);
     },
     group: (groupId: string, traits?: Properties, opts?: CallOptions) =>
@@ -205,15 +205,12 @@ export function createTally(makeEnv: (options: Options) => Env, plugins: Plugin[
       const u = id.user();
       call('alias', { userId, previousId: previousId || u.userId || u.anonymousId }, opts);
     },
-    reset() {
-      id.reset();
-      if (mayStore()) id.save();
-    },
+    reset: () => id.reset(),
     flush: () => delivery.flush(),
-    consent: () => consent?.state(),
+    consent: () => consent.state(),
     grant: (...c: string[]) => decide(c, true),
     deny: (...c: string[]) => decide(c, false),
-    user: () => id?.user(),
+    user: () => id.user(),
   };
   for (const k of ECOMMERCE_HELPERS)
     methods[k] = (p: Properties, opts?: CallOptions) => api.track(ecommerceEvent(k), p, opts);

@@ -342,7 +342,7 @@ describe('leaving the page', () => {
     expect(queues()).toEqual([]);
   });
 
-  it('stores nothing on the way out when consent forbids storage', async () => {
+  it('stores nothing but the decision on the way out when consent forbids storage', async () => {
     let hide = () => {};
     net.respond(() => 'page gone');
     const t = createTally(testEnv(net, { onHide: (l) => void (hide = l) }));
@@ -351,9 +351,9 @@ describe('leaving the page', () => {
     t.deny();
     hide();
     await settle();
-    // the consent change (a necessary event) goes out, and storage stays empty
+    // the consent change (a necessary event) goes out, and storage holds only the decision
     expect(net.requests.flatMap((r) => r.body.batch).map((m) => m.event)).toEqual(['Consent Updated']);
-    expect(Object.keys(localStorage)).toEqual([]);
+    expect(Object.keys(localStorage)).toEqual(['tally_consent']);
   });
 
   it('asks for keepalive on every request that fits the budget', () => {

@@ -39,8 +39,12 @@ export interface Delivery {
   flush(unloading?: boolean): void;
   /** Sends the stored queue if this tab holds (or can take) the lease. */
   drain(): void;
-  /** Moves the stored queue from one storage to another (consent granted or withdrawn). */
+  /** Moves the stored queues from one storage to another (storage allowed by consent). */
   move(from: KeyValueStorage | undefined, to: KeyValueStorage | undefined): void;
+  /** Removes every queue stored in `st` (consent denied: nothing waits in storage). */
+  forget(st: KeyValueStorage | undefined): void;
+  /** Forgets the batch waiting in memory and the queues stored in `st`; a request already out that fails is not retried. */
+  discard(st: KeyValueStorage | undefined): void;
 }
 
 export function createDelivery(o: DeliveryOptions): Delivery {
@@ -51,6 +55,7 @@ export function createDelivery(o: DeliveryOptions): Delivery {
   let backoffUntil = 0;
   let inflight = false;
   let dropped = 0;
+  let discarded = 0;
 
   const mine = QUEUE + o.tab;
 
@@ -62,20 +67,13 @@ export function createDelivery(o: DeliveryOptions): Delivery {
 
   /** Writes this tab's queue; `at` 0 lets another tab take it over at once. */
   const save = (st: KeyValueStorage | undefined, list: string[], at = Date.now()) => {
-    let total = list.reduce((n, e) => n + e.length + 1, 20);
-    let n = 0;
-    while (list.length > o.maxQueue || total > o.maxQueueBytes) {
-      total -= list.shift()!.length + 1;
-      n++;
-    }
+    const n = list.length;
+    let total = list.reduce((t, e) => t + e.length + 1, 20);
+    while (list.length > o.maxQueue || total > o.maxQueueBytes) total -= list.shift()!.length + 1;
     // A full quota: give up the oldest half until the rest fits.
-    while (list.length && !write(st, mine, `[${[at, ...list].join()}]`)) {
-      const k = (list.length + 1) >> 1;
-      list = list.slice(k);
-      n += k;
-    }
+    while (list.length && !write(st, mine, `[${[at, ...list].join()}]`)) list = list.slice((list.length + 1) >> 1);
     if (!list.length) remove(st, mine);
-    if (n) o.log('queue full, dropped', (dropped += n));
+    if (n > list.length) o.log('queue full, dropped', (dropped += n - list.length));
   };
 
   /** Rewrites this tab's stored queue. */
@@ -84,24 +82,29 @@ export function createDelivery(o: DeliveryOptions): Delivery {
     save(st, change(stored(st)[1]), at);
   };
 
-  const persist = (events: string[]) => update((l) => l.concat(events));
+  const persist = (events: string[], at?: number) => update((l) => l.concat(events), at);
 
-  const unstore = (events: string[]) => {
-    const sent = new Set(events);
-    update((l) => l.filter((e) => !sent.has(e)));
+  const unstore = (events: string[]) => update((l) => l.filter((e) => !events.includes(e)));
+
+  /** The keys of the queues stored in `st`: this tab's (found without listing, in a storage that cannot list), then the others'. */
+  const queues = (st: KeyValueStorage | undefined) => {
+    const ks = [mine];
+    try {
+      for (let i = st!.length!; i--; ) ks.push(st!.key!(i)!);
+    } catch {}
+    return ks.filter((k) => k.startsWith(QUEUE));
+  };
+
+  const forget = (st: KeyValueStorage | undefined) => {
+    for (const k of queues(st)) remove(st, k);
   };
 
   /** Moves other tabs' queues from `from` into this tab's queue in `to`: all of them, or those left alone long enough. */
   const adopt = (from: KeyValueStorage | undefined, to: KeyValueStorage | undefined, all?: boolean) => {
     let waiting = false;
-    // This tab's own queue (found without listing, in a storage that cannot list), then the others.
-    const ks = [mine];
-    try {
-      for (let i = from!.length!; i--; ) ks.push(from!.key!(i)!);
-    } catch {}
-    for (const k of ks) {
+    for (const k of queues(from)) {
       const [at, l] = stored(from, k);
-      if (k.startsWith(QUEUE) && l.length && (all || k != mine)) {
+      if (l.length && (all || k != mine)) {
         if (all || Date.now() - at >= LEASE_MS) {
           remove(from, k);
           save(to, stored(to)[1].concat(l));
@@ -125,6 +128,7 @@ export function createDelivery(o: DeliveryOptions): Delivery {
   /** Resolves true when the events are done with (delivered or refused for good). */
   const post = (events: string[], keepalive: boolean, stored?: boolean): Promise<boolean> => {
     const body = envelope(events, o.writeKey, new Date());
+    const d = discarded;
     return new Promise<SendResult>((res) => res(o.env.send(o.url, body, keepalive && bytes(body) <= KEEPALIVE_BYTES)))
       .catch((): SendResult => ({ status: 0 }))
       .then((r) => {
@@ -132,7 +136,7 @@ export function createDelivery(o: DeliveryOptions): Delivery {
         if (s > 199 && s < 300) {
           attempt = backoffUntil = 0;
         } else if (!s || s == 429 || s > 499) {
-          if (!stored) persist(events);
+          if (!stored && d == discarded) persist(events);
           schedule(r.retryAfter);
           return false;
         } else {
@@ -169,7 +173,7 @@ export function createDelivery(o: DeliveryOptions): Delivery {
       // All of it is stored first, since a keepalive request that fails after the page is gone
       // has no one left to retry it; an answer that still arrives (a tab switch) unstores it.
       // Stored as left alone, so that the next tab or page takes it over at once.
-      update((l) => l.concat(events), 0);
+      persist(events, 0);
       const first = chunk(events, KEEPALIVE_BYTES - ENVELOPE_BYTES)[0];
       if (first && !failing) void post(first, true, true);
     } else if (failing) {
@@ -188,8 +192,12 @@ export function createDelivery(o: DeliveryOptions): Delivery {
     },
     flush,
     drain,
-    move(from, to) {
-      if (from != to) adopt(from, to, true);
+    move: (from, to) => adopt(from, to, true),
+    forget,
+    discard(st) {
+      q = [];
+      discarded++;
+      forget(st);
     },
   };
 }

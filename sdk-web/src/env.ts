@@ -48,43 +48,29 @@ export interface Env {
 export function memoryStorage(): KeyValueStorage {
   const m = new Map<string, string>();
   return {
-    getItem: (k) => m.get(k) ?? null,
-    setItem: (k, v) => void m.set(k, v),
-    removeItem: (k) => void m.delete(k),
+    getItem: (k) => m.get(k),
+    setItem: (k, v) => m.set(k, v),
+    removeItem: (k) => m.delete(k),
   };
 }
 
-/** JSON.parse that answers undefined for anything unreadable. */
-export const parse = <T>(s: string | null | undefined): T | undefined => {
+/** What `f` answers, or undefined where it throws. */
+export const attempt = <T>(f: () => T): T | undefined => {
   try {
-    return s ? JSON.parse(s) : undefined;
+    return f();
   } catch {
     return undefined;
   }
 };
 
+/** JSON.parse that answers undefined (or null, for null) for anything unreadable. */
+export const parse = <T>(s: string | null | undefined): T | undefined => attempt(() => JSON.parse(s!));
+
 // Every storage access is guarded: a full quota or a blocked storage never breaks the host page.
-export const read = (s: KeyValueStorage | undefined, k: string): string | null | undefined => {
-  try {
-    return s?.getItem(k);
-  } catch {
-    return null;
-  }
-};
+export const read = (s: KeyValueStorage | undefined, k: string): string | null | undefined => attempt(() => s?.getItem(k));
 
-export const write = (s: KeyValueStorage | undefined, k: string, v: string): boolean => {
-  try {
-    s!.setItem(k, v);
-    return true;
-  } catch {
-    return false;
-  }
-};
+/** True when written. */
+export const write = (s: KeyValueStorage | undefined, k: string, v: string): true | undefined =>
+  attempt(() => (s!.setItem(k, v), true));
 
-export const remove = (s: KeyValueStorage | undefined, k: string): void => {
-  try {
-    s?.removeItem(k);
-  } catch {
-    // nothing to undo
-  }
-};
+export const remove = (s: KeyValueStorage | undefined, k: string): void => attempt(() => s?.removeItem(k));

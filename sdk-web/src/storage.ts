@@ -1,5 +1,5 @@
 /** Browser storage adapters: a first-party cookie jar and a guarded `localStorage`. */
-import type { KeyValueStorage } from './env.js';
+import { attempt, type KeyValueStorage } from './env.js';
 
 /**
  * Cookies for one year, `SameSite=Lax`, `Secure` on https, on `domain` when given
@@ -22,10 +22,4 @@ export function cookieStorage(domain?: string): KeyValueStorage {
 }
 
 /** `localStorage`, or undefined where reaching it throws (sandboxed frames, some privacy modes). */
-export function localStorageOrNothing(): KeyValueStorage | undefined {
-  try {
-    return localStorage;
-  } catch {
-    return undefined;
-  }
-}
+export const localStorageOrNothing = (): KeyValueStorage | undefined => attempt(() => localStorage);

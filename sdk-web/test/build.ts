@@ -6,11 +6,13 @@ export interface Built {
   files: Record<string, string>;
 }
 
-export async function buildInMemory(): Promise<Built> {
+/** Builds every entry, or only those whose output file is named in `only` (e.g. `['tally.js']`). */
+export async function buildInMemory(only?: string[]): Promise<Built> {
   // @ts-expect-error the rollup config is plain ESM without types
   const configs = (await import('../rollup.config.mjs')).default as RollupOptions[];
   const files: Record<string, string> = {};
   for (const c of configs) {
+    if (only && !only.includes(String((c.output as OutputOptions).file).split('/').pop()!)) continue;
     const bundle = await rollup({ ...c, onwarn: () => {} });
     const out = c.output as OutputOptions;
     const { output } = await bundle.generate(out);

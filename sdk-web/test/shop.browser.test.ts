@@ -86,7 +86,7 @@ describe(`the script tag in Chromium against the collector on ${testEngine}`, ()
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's Chromium with \`apt-get install -y chromium\``);
-    const { files } = await buildInMemory();
+    const { files } = await buildInMemory(['tally.js', 'snippet.js']);
     built = { tally: files['tally.js']!, snippet: files['snippet.js']! };
     browser = await chromium.launch({
       executablePath: CHROMIUM,

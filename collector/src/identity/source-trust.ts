@@ -4,7 +4,7 @@ import type { Source } from '../config.js';
 /** Why an event's identity claim was refused; stable codes, shown in responses and metrics. */
 export type IdentityRefusalReason = 'alias_from_client' | 'unverified_user';
 
-/** What trust makes of one validated message (DESIGN.md §3 rule 8). */
+/** What trust makes of one validated message (docs/design.md §3 rule 8). */
 export type TrustDecision =
   /** Stored as sent. */
   | { outcome: 'trusted' }

@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { usableId } from './placeholder-ids.js';
 import { planStitch, type StitchInput, type StitchPlan, type StoredIdentity } from './stitch-plan.js';
 
-// Properties of the identity rules (DESIGN.md §3), over random batches applied to a random
+// Properties of the identity rules (docs/design.md §3), over random batches applied to a random
 // graph. The graph is itself what the planner made of an earlier random batch.
 
 const PLACEHOLDERS = ['undefined', 'null', 'guest', '0', '', ' ', '[object Object]'];

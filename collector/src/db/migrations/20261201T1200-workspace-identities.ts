@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 
-// Identities belong to the workspace, not to a source (DESIGN.md §3): the same userId sent by
+// Identities belong to the workspace, not to a source (docs/design.md §3): the same userId sent by
 // the website, the app and a server is one identity and one customer.
 //
 // Existing data held one identity per (kind, source, value). Where one value was stored for
