@@ -16,6 +16,11 @@ export const Source = z.object({
   writeKey: z.string().min(8, 'expected at least 8 characters'),
   allowedOrigins: z.array(Origin).default([]),
   consentMode: ConsentMode.default('opt-out'),
+  /** How much of its refused events the source may make us store per UTC day (see `ingest/rejections.ts`). */
+  rejectedBudget: z
+    .object({ rowsPerDay: z.number().int().min(0), bytesPerDay: z.number().int().min(0) })
+    .partial()
+    .optional(),
 });
 export type Source = z.infer<typeof Source>;
 

@@ -56,6 +56,7 @@ export function createMetrics(queueDepth: () => number = () => 0) {
     accepted: new Counter('tally_events_accepted_total', 'Events stored in the events table.'),
     rejected: new Counter('tally_events_rejected_total', 'Events refused into rejected_events, by reason.'),
     duplicates: new Counter('tally_events_duplicate_total', 'Events whose messageId was already stored for their source.'),
+    consentRefused: new Counter('tally_consent_refused_total', 'Events refused for consent, kept only as this count (and in consent_refusals), by source and category.'),
     requests: new Counter('tally_requests_total', 'Ingestion requests answered, by status code.'),
     writeFailures: new Counter('tally_write_failures_total', 'Write transactions that failed (their requests got 503).'),
     writeBatchSize: new Histogram('tally_write_batch_size', 'Rows (events and rejected events) per write transaction.', [
@@ -79,7 +80,7 @@ export function createMetrics(queueDepth: () => number = () => 0) {
         '# TYPE tally_write_queue_depth gauge',
         `tally_write_queue_depth ${queueDepth()}`,
       ].join('\n');
-      const parts = [metrics.accepted, metrics.rejected, metrics.duplicates, metrics.requests, metrics.writeFailures];
+      const parts = [metrics.accepted, metrics.rejected, metrics.duplicates, metrics.consentRefused, metrics.requests, metrics.writeFailures];
       return [...parts.map((c) => c.render()), metrics.writeBatchSize.render(), metrics.writeSeconds.render(), gauge].join('\n\n') + '\n';
     },
   };

@@ -2,7 +2,7 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database as Tables } from '../db/schema/database.js';
 import { resolveIdentities, type StitchInput } from '../identity/stitch.js';
 import type { EventRecord, RejectedRecord } from './records.js';
-import { storableText } from './storable.js';
+import { refusalClauses } from './rejections.js';
 
 /** What one request asks to have stored. */
 export interface WriteRequest {
@@ -71,11 +71,6 @@ const insertEvents = (rowsJson: string) => sql<{ source_id: string; message_id: 
   on conflict (source_id, message_id) do nothing
   returning source_id, message_id`;
 
-const insertRejected = (rowsJson: string) => sql`
-  insert into rejected_events (source_id, message_id, reason, errors, payload, received_at)
-  select source_id, message_id, reason, errors, payload, received_at
-  from jsonb_to_recordset(${rowsJson}::jsonb) as r(source_id text, message_id text, reason text, errors jsonb, payload text, received_at timestamptz)`;
-
 /**
  * Group commit: requests in flight are written together, one transaction for all of them,
  * whenever a connection is free (so a busy collector writes big transactions and an idle one
@@ -84,7 +79,8 @@ const insertRejected = (rowsJson: string) => sql`
  *
  * In the transaction: identities are stitched, events inserted with their customer
  * (a `(source_id, message_id)` already stored, or repeated within the transaction, counts as a
- * duplicate of its request), and refused events go to `rejected_events` — in the common case
+ * duplicate of its request), and refused events go to `rejected_events` or, refused for
+ * consent, to their counts in `consent_refusals` (`ingest/rejections.ts`) — in the common case
  * two statements between BEGIN and COMMIT.
  *
  * @example
@@ -194,15 +190,7 @@ async function writeTransaction(db: Kysely<Tables>, requests: readonly WriteRequ
     const { customerIds, pendingWrites } =
       unique.length > 0 ? await resolveIdentities(trx, unique.map(toStitchInput)) : { customerIds: [], pendingWrites: [] };
     const clauses: RawBuilder<unknown>[] = pendingWrites.map((write, i) => sql`${sql.ref(`identity_write_${i}`)} as (${write})`);
-    if (rejected.length > 0) {
-      const rows = rejected.map((row) => ({
-        ...row,
-        message_id: row.message_id === null ? null : storableText(row.message_id),
-        errors: row.errors.map(storableText),
-        payload: storableText(row.payload),
-      }));
-      clauses.push(sql`refused as (${insertRejected(JSON.stringify(rows))})`);
-    }
+    clauses.push(...refusalClauses(rejected));
     const withClauses = clauses.length > 0 ? sql`with ${sql.join(clauses)} ` : sql``;
     let inserted = new Set<string>();
     if (unique.length > 0) {

@@ -7,6 +7,7 @@ import { WriterClosedError } from '../ingest/group-commit-writer.js';
 import { parseJson } from '../ingest/parse-json.js';
 import { prepareItems } from '../ingest/prepare.js';
 import { readBody } from '../ingest/read-body.js';
+import { recordConsentRefusals } from '../ingest/rejections.js';
 import { authenticateSource, findSource, writeKeyFromHeader } from '../source-auth.js';
 
 /** The single-message endpoints, long and short (Segment's browser SDK uses the short ones). */
@@ -95,5 +96,6 @@ async function ingest(c: Context<CollectorEnv>, deps: RouteDeps, kind: string): 
   metrics.accepted.inc({ source: source.id }, result.accepted);
   metrics.duplicates.inc({ source: source.id }, result.duplicates);
   for (const item of prepared.rejectedItems) metrics.rejected.inc({ reason: item.reason });
+  recordConsentRefusals(metrics, prepared.rejected);
   return c.json({ accepted: result.accepted, duplicates: result.duplicates, rejected: prepared.rejectedItems });
 }
