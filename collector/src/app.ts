@@ -5,7 +5,7 @@ import { ApiError, onError } from './errors.js';
 import { createGroupCommitWriter, type EventWriter } from './ingest/group-commit-writer.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { rateLimit, type RateLimitOptions } from './rate-limit/index.js';
-import { forgetRoutes } from './routes/forget.js';
+import { dataRightsRoutes } from './routes/data-rights.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerIngestRoutes } from './routes/ingest.js';
 import { registerMetricsRoute } from './routes/metrics.js';
@@ -75,7 +75,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> & { writer: EventWr
   registerTrackerScriptRoute(app, routeDeps);
   registerHealthRoutes(app, routeDeps);
   registerMetricsRoute(app, routeDeps);
-  app.route('/v1/admin', forgetRoutes({ database: deps.database, adminKey: deps.config.adminKey }));
+  app.route('/v1/admin', dataRightsRoutes({ database: deps.database, adminKey: deps.config.adminKey, now: routeDeps.now }));
   return Object.assign(app, { writer, metrics });
 }
 

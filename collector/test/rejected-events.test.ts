@@ -20,7 +20,7 @@ const sourceFor = (label: string, fields: Partial<Source> = {}): Source => {
 };
 
 /** A track event that fails its schema (a track needs an event name). */
-const invalidEvent = (fields: Record<string, unknown> = {}) => ({ ...trackEvent(fields), event: undefined });
+const invalidEvent = (fields: Record<string, unknown> = {}): Record<string, unknown> => ({ ...trackEvent(fields), event: undefined });
 
 describe(`refused events on ${testEngine}`, () => {
   let database: TestDatabase;

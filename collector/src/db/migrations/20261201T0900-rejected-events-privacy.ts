@@ -10,8 +10,9 @@ import { sql, type Kysely } from 'kysely';
  *   kept once.
  * - `rejected_event_usage`: what each source made us store per UTC day, against its budget,
  *   and how many rows were beyond the budget and kept only as a count.
+ * - `tally_normalise_email(value)`: an e-mail as compared, trimmed of white space and lower-case.
  * - `tally_identity_hash(kind, value)`: the one rule hashing an identifier (an e-mail is
- *   normalised first: trimmed, lower-case).
+ *   normalised first).
  * - `tally_admit_rejected(rows)`: the one rule deciding which refused rows are stored.
  * - `deletion_log.rejected_deleted`: forgetting a person counts their rejected rows too.
  */
@@ -20,7 +21,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql.raw(String.raw`
     create function tally_normalise_email(value text) returns text
     language sql immutable strict parallel safe as $fn$
-      select nullif(lower(btrim(value)), '')
+      select nullif(lower(regexp_replace(value, '^\s+|\s+$', '', 'g')), '')
     $fn$;
 
     create function tally_identity_hash(kind text, value text) returns text

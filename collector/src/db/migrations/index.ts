@@ -4,6 +4,7 @@ import * as identity from './20261123T1000-identity.js';
 import * as marketing from './20261123T1100-marketing.js';
 import * as customerEventDays from './20261123T1200-customer-event-days.js';
 import * as rejectedEventsPrivacy from './20261201T0900-rejected-events-privacy.js';
+import * as transparency from './20261201T0910-transparency.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '20261123T1100-marketing': marketing,
   '20261123T1200-customer-event-days': customerEventDays,
   '20261201T0900-rejected-events-privacy': rejectedEventsPrivacy,
+  '20261201T0910-transparency': transparency,
 };

@@ -1,7 +1,7 @@
 import type { EventsTable } from './events.js';
 import type { IdentityTables } from './identity.js';
 import type { MarketingTables } from './marketing.js';
-import type { ConsentRefusalsTable, RejectedEventsTable, RejectedEventUsageTable } from './rejected-events.js';
+import type { ConsentChangesView, ConsentRefusalsTable, RejectedEventsTable, RejectedEventUsageTable } from './rejected-events.js';
 
 /** Every table and view Tally's code reads or writes, by name. */
 export interface Database extends IdentityTables, MarketingTables {
@@ -9,4 +9,5 @@ export interface Database extends IdentityTables, MarketingTables {
   rejected_events: RejectedEventsTable;
   consent_refusals: ConsentRefusalsTable;
   rejected_event_usage: RejectedEventUsageTable;
+  consent_changes: ConsentChangesView;
 }

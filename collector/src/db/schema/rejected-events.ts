@@ -38,4 +38,14 @@ export interface RejectedEventUsageTable {
   rows_over_budget: number;
 }
 
+/** The `consent_changes` view: one row per consent change (a `Consent Updated` event). */
+export interface ConsentChangesView {
+  customer_id: string | null;
+  source_id: string;
+  message_id: string;
+  changed_at: Date;
+  category_preferences: Record<string, unknown> | null;
+  gpc: boolean | null;
+}
+
 export type RejectedEventRow = Selectable<RejectedEventsTable>;
