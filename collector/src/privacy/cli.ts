@@ -1,4 +1,5 @@
 import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createDatabase } from '../db/database.js';
 import { exportPerson } from './export.js';
@@ -7,7 +8,7 @@ import { findPerson, parsePersonQuery, PersonQueryError, type PersonQuery } from
 
 // `pnpm --filter @tally/collector privacy find|export|forget --user-id <id> | --anonymous-id <id> | --email <address>`
 // on the database named by DATABASE_URL (else the embedded one in TALLY_DATA_DIR, default
-// .tally-data). find and export print JSON to stdout; forget deletes and logs the counts.
+// .tally-data where pnpm was run). find and export print JSON to stdout; forget deletes and logs the counts.
 const USAGE = `usage: privacy <find|export|forget> (--user-id <userId> | --anonymous-id <anonymousId> | --email <address>)
   find     what Tally holds about the person and on what consent (JSON)
   export   everything held about the person, as one JSON document
@@ -52,7 +53,9 @@ async function main(): Promise<number> {
   }
 
   const url = process.env.DATABASE_URL?.trim() || undefined;
-  const dataDir = process.env.TALLY_DATA_DIR?.trim() || '.tally-data';
+  // Relative to where pnpm was run (INIT_CWD), not to this package: from the repository's
+  // root that is the `.tally-data` of `pnpm start`.
+  const dataDir = resolve(process.env.INIT_CWD ?? process.cwd(), process.env.TALLY_DATA_DIR?.trim() || '.tally-data');
   const where = url ? 'the Postgres database in DATABASE_URL' : `the embedded database in ${dataDir}`;
   const database = await createDatabase(url ? { url, poolSize: 1 } : { dataDir });
   try {
