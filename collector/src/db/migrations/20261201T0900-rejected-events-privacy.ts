@@ -112,11 +112,12 @@ export async function up(db: Kysely<any>): Promise<void> {
       fresh as (
         select distinct on (i.source_id, coalesce(i.message_id, ''), case when i.message_id is null then i.payload_sha256 end) i.*
         from input i
-        where not exists (
-          select 1 from rejected_events r
-          where r.source_id = i.source_id
-            and (case when i.message_id is null then r.message_id is null and r.payload_sha256 = i.payload_sha256
-                      else r.message_id = i.message_id end))
+        -- Two probes, each answered by one of the two unique indexes.
+        where (i.message_id is null or not exists (
+                select 1 from rejected_events r where r.source_id = i.source_id and r.message_id = i.message_id))
+          and (i.message_id is not null or not exists (
+                select 1 from rejected_events r
+                where r.source_id = i.source_id and r.message_id is null and r.payload_sha256 = i.payload_sha256))
         order by i.source_id, coalesce(i.message_id, ''), case when i.message_id is null then i.payload_sha256 end, i.ord
       ),
       decided as (
