@@ -1,9 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
+import { Migrator, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApp } from '../src/app.js';
 import type { Source } from '../src/config.js';
+import { migrateToLatest } from '../src/db/migrate.js';
+import { migrations } from '../src/db/migrations/index.js';
 import { EXCERPT_BYTES } from '../src/privacy/excerpt.js';
+import { forgetPerson } from '../src/privacy/forget.js';
 import { basic, postJson, testConfig, trackEvent } from './support/collector-app.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
@@ -30,12 +33,13 @@ describe(`refused events on ${testEngine}`, () => {
   const addresses = sourceFor('addresses');
   const noIds = sourceFor('no-ids');
   const rowBudget = sourceFor('row-budget', { rejectedBudget: { rowsPerDay: 3 } });
+  const shared = sourceFor('shared-budget', { rejectedBudget: { rowsPerDay: 50 } });
   const byteBudget = sourceFor('byte-budget', { rejectedBudget: { bytesPerDay: 3 * 1024 } });
   let app: ReturnType<typeof createApp>;
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    const sources = [optIn, retried, large, addresses, noIds, rowBudget, byteBudget];
+    const sources = [optIn, retried, large, addresses, noIds, rowBudget, byteBudget, shared];
     app = createApp({ database, config: { ...testConfig, sources }, trackerScript: null });
   });
   afterAll(() => database.close());
@@ -156,6 +160,25 @@ describe(`refused events on ${testEngine}`, () => {
     expect((await usage(rowBudget))[0]!.rows_over_budget).toBe(3);
   });
 
+  test('two collectors writing at once share one budget, and the same batch sent by both is kept once', async () => {
+    // Two apps, each with its own group-commit writer (and connections on Postgres).
+    const other = createApp({ database, config: { ...testConfig, sources: [shared] }, trackerScript: null });
+    const sendThrough = async (target: typeof app, batch: unknown[]) => {
+      const res = await postJson(target, '/v1/batch', { batch }, { authorization: basic(shared.writeKey) });
+      expect(res.status).toBe(200);
+    };
+    const batches = Array.from({ length: 4 }, () => Array.from({ length: 30 }, () => invalidEvent()));
+    await Promise.all(batches.flatMap((batch, i) => [sendThrough(i % 2 ? app : other, batch), sendThrough(i % 2 ? other : app, batch)]));
+    const rows = await rejectedRows(shared);
+    expect(rows).toHaveLength(50);
+    expect(new Set(rows.map((row) => row.message_id)).size).toBe(50);
+    const [ledger] = await usage(shared);
+    expect(ledger!.rows_stored).toBe(50);
+    // 120 distinct refused events, 50 kept: 70 over budget, plus whatever copies arrived
+    // while their first was not yet stored (a copy already stored is not counted).
+    expect(ledger!.rows_over_budget).toBeGreaterThanOrEqual(70);
+  });
+
   test("past its source's daily byte budget a refused event is only counted", async () => {
     // Each excerpt is 2 KB: the first fits in 3 KB, the second would not.
     const batch = [1, 2, 3].map(() => invalidEvent({ properties: { blob: 'x'.repeat(4 * 1024) } }));
@@ -165,5 +188,40 @@ describe(`refused events on ${testEngine}`, () => {
     const [ledger] = await usage(byteBudget);
     expect(ledger).toMatchObject({ rows_stored: 1, rows_over_budget: 2 });
     expect(ledger!.bytes_stored).toBeLessThanOrEqual(3 * 1024);
+  });
+});
+
+describe(`the rejected-events migration on ${testEngine}`, () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(() => database.close());
+
+  test('turns stored consent refusals into counts, keeps one row per messageId, caps excerpts with addresses truncated, and makes them forgettable', async () => {
+    const db = database.db;
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+    expect((await migrator.migrateTo('20261123T1200-customer-event-days')).error).toBeUndefined();
+    const legacy = (reason: string, messageId: string, item: Record<string, unknown>) =>
+      sql`insert into rejected_events (source_id, message_id, reason, errors, payload, received_at)
+          values ('legacy', ${messageId}, ${reason}, '[]', ${JSON.stringify(item)}, '2026-11-30T10:00:00Z')`.execute(db);
+    await legacy('consent', 'c-1', { userId: 'legacy-user', context: { ip: '203.0.113.77', consent: { category: 'marketing', categoryPreferences: {} } } });
+    await legacy('consent', 'c-2', { anonymousId: 'legacy-anon' });
+    const bad = { userId: 'legacy-user', anonymousId: 'legacy-anon', context: { ip: '203.0.113.77', v6: '2001:db8:85a3::8a2e:370:7334' }, blob: 'x'.repeat(10_000) };
+    for (let copy = 0; copy < 3; copy++) await legacy('schema', 'bad-1', bad);
+
+    expect(await migrateToLatest(db)).toEqual(expect.arrayContaining(['20261201T0900-rejected-events-privacy', '20261201T0910-transparency']));
+    const counts = await sql<{ category: string; events: number }>`select category, events from consent_refusals where source_id = 'legacy' order by category`.execute(db);
+    expect(counts.rows).toEqual([{ category: 'analytics', events: 1 }, { category: 'marketing', events: 1 }]);
+    const rows = await db.selectFrom('rejected_events').selectAll().where('source_id', '=', 'legacy').execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ message_id: 'bad-1', reason: 'schema', payload_bytes: Buffer.byteLength(JSON.stringify(bad)) });
+    expect(rows[0]!.payload_sha256).toBe(createHash('sha256').update(JSON.stringify(bad)).digest('hex'));
+    expect(rows[0]!.payload.length).toBeLessThanOrEqual(2048);
+    expect(rows[0]!.payload).toContain('"ip":"203.0.113.0"');
+    expect(rows[0]!.payload).not.toContain('203.0.113.77');
+    expect(rows[0]!.payload).not.toContain('8a2e:370:7334');
+
+    expect(await forgetPerson(db, { anonymousId: 'legacy-anon' }, { channel: 'cli' })).toMatchObject({ customers: 0, rejectedEvents: 1 });
   });
 });
