@@ -148,6 +148,16 @@ describe(`refused events on ${testEngine}`, () => {
     for (const full of ['203.0.113.77', '198.51.100.23', '1319:8a2e:370:7334']) expect(row!.payload).not.toContain(full);
   });
 
+  test('a refused event with a huge messageId keeps 200 characters of it and costs the other events nothing', async () => {
+    const huge = invalidEvent({ messageId: `huge-${'m'.repeat(5_000)}` });
+    const fine = trackEvent();
+    const res = await postJson(app, '/v1/batch', { batch: [huge, fine] }, { authorization: basic(addresses.writeKey) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ accepted: 1, rejected: [{ index: 0, messageId: huge.messageId, reason: 'schema' }] });
+    const kept = await database.db.selectFrom('rejected_events').select('message_id').where('message_id', 'like', 'huge-%').where('source_id', '=', addresses.id).execute();
+    expect(kept).toEqual([{ message_id: (huge.messageId as string).slice(0, 200) }]);
+  });
+
   test("past its source's daily row budget a refused event is only counted, and the request is still answered in full", async () => {
     const batch = Array.from({ length: 5 }, () => invalidEvent());
     const answer = await send(rowBudget, batch);
@@ -209,12 +219,13 @@ describe(`the rejected-events migration on ${testEngine}`, () => {
     await legacy('consent', 'c-2', { anonymousId: 'legacy-anon' });
     const bad = { userId: 'legacy-user', anonymousId: 'legacy-anon', context: { ip: '203.0.113.77', v6: '2001:db8:85a3::8a2e:370:7334' }, blob: 'x'.repeat(10_000) };
     for (let copy = 0; copy < 3; copy++) await legacy('schema', 'bad-1', bad);
+    await legacy('too_large', `long-${'m'.repeat(5_000)}`, { note: 'a messageId too long for an index entry' });
 
     expect(await migrateToLatest(db)).toEqual(expect.arrayContaining(['20261201T0900-rejected-events-privacy', '20261201T0910-transparency']));
     const counts = await sql<{ category: string; events: number }>`select category, events from consent_refusals where source_id = 'legacy' order by category`.execute(db);
     expect(counts.rows).toEqual([{ category: 'analytics', events: 1 }, { category: 'marketing', events: 1 }]);
-    const rows = await db.selectFrom('rejected_events').selectAll().where('source_id', '=', 'legacy').execute();
-    expect(rows).toHaveLength(1);
+    const rows = await db.selectFrom('rejected_events').selectAll().where('source_id', '=', 'legacy').orderBy('id').execute();
+    expect(rows.map((row) => row.message_id?.length)).toEqual([5, 200]);
     expect(rows[0]).toMatchObject({ message_id: 'bad-1', reason: 'schema', payload_bytes: Buffer.byteLength(JSON.stringify(bad)) });
     expect(rows[0]!.payload_sha256).toBe(createHash('sha256').update(JSON.stringify(bad)).digest('hex'));
     expect(rows[0]!.payload.length).toBeLessThanOrEqual(2048);

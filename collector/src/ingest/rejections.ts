@@ -17,11 +17,15 @@ export const DEFAULT_REJECTED_BUDGET = { rowsPerDay: 10_000, bytesPerDay: 16 * 1
 // The errors kept with a refused event: enough to see what was wrong, never a copy of it.
 const MAX_ERRORS = 20;
 const MAX_ERROR_CHARS = 300;
+// A refused item's messageId can be anything a sender wrote, megabytes included; kept capped
+// so that the row stays small and its unique-index entry within what a btree takes (an
+// oversized entry would fail the whole shared transaction).
+const MAX_MESSAGE_ID_CHARS = 200;
 
 /**
  * The `rejected_events` record of an item refused for any reason but consent: an excerpt of
- * its JSON text (about 2 KB, IPs truncated), the sha-256 and size of the whole text, the
- * errors (capped), and its userId, anonymousId and e-mail (hashed when written) so that the
+ * its JSON text (about 2 KB, IPs truncated), the sha-256 and size of the whole text, its
+ * messageId and errors (capped), and its userId, anonymousId and e-mail (hashed when written) so that the
  * row can be found and forgotten with its person.
  *
  * @example
@@ -39,7 +43,7 @@ export function keptRejection(
   return {
     kind: 'kept',
     source_id: source.id,
-    message_id: messageId,
+    message_id: messageId === null ? null : messageId.slice(0, MAX_MESSAGE_ID_CHARS),
     reason,
     errors: errors.slice(0, MAX_ERRORS).map((error) => truncateAddressesIn(error.length > MAX_ERROR_CHARS ? `${error.slice(0, MAX_ERROR_CHARS)}…` : error)),
     payload: excerptOf(json),

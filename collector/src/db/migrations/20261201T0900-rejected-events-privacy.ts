@@ -60,6 +60,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     from rejected_events where reason = 'consent'
     group by 1, 2, 3;
     delete from rejected_events where reason = 'consent';
+    -- A messageId is kept to 200 characters, as the collector now keeps it: an index entry
+    -- must stay within what a btree takes.
+    update rejected_events set message_id = left(message_id, 200) where length(message_id) > 200;
     delete from rejected_events r using rejected_events earlier
     where r.source_id = earlier.source_id and r.message_id = earlier.message_id and earlier.id < r.id;
 
