@@ -7,7 +7,7 @@ import { requestLog, silentLogger, type Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { rateLimit, type RateLimitOptions } from './rate-limit/index.js';
 import { clientAddress, peerAddress } from './request-identity.js';
-import { forgetRoutes } from './routes/forget.js';
+import { dataRightsRoutes } from './routes/data-rights.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerIngestRoutes } from './routes/ingest.js';
 import { registerMetricsRoute } from './routes/metrics.js';
@@ -81,6 +81,6 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> & { writer: EventWr
   registerTrackerScriptRoute(app, routeDeps);
   registerHealthRoutes(app, routeDeps);
   registerMetricsRoute(app, routeDeps);
-  app.route('/v1/admin', forgetRoutes({ database: deps.database, adminKey: config.adminKey }));
+  app.route('/v1/admin', dataRightsRoutes({ database: deps.database, adminKey: config.adminKey, now: routeDeps.now }));
   return Object.assign(app, { writer, metrics });
 }

@@ -24,6 +24,11 @@ export const Source = z.object({
   kind: z.enum(['client', 'server']).default('client'),
   /** With it, a userId counts only with `context.userHash` = hex HMAC-SHA256 of the userId under this secret. */
   identitySecret: z.string().min(16, 'expected at least 16 characters').optional(),
+  /** How much of its refused events the source may make us store per UTC day (see `ingest/rejections.ts`). */
+  rejectedBudget: z
+    .object({ rowsPerDay: z.number().int().min(0), bytesPerDay: z.number().int().min(0) })
+    .partial()
+    .optional(),
 });
 export type Source = z.infer<typeof Source>;
 

@@ -78,6 +78,11 @@ export function createMetrics(queueDepth: () => number = () => 0, options: { onW
     accepted: new Counter('tally_events_accepted_total', 'Events stored in the events table.', ['source']),
     rejected: new Counter('tally_events_rejected_total', 'Events refused into rejected_events, by reason.', ['reason']),
     duplicates: new Counter('tally_events_duplicate_total', 'Events whose messageId was already stored for their source.', ['source']),
+    consentRefused: new Counter(
+      'tally_consent_refused_total',
+      'Events refused for consent, kept only as this count (and in consent_refusals), by source and category.',
+      ['source', 'category'],
+    ),
     requests: new Counter('tally_requests_total', 'Ingestion requests answered, by status code.', ['status']),
     identityRefused: new Counter(
       'tally_identity_refused_total',

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { migrations } from '../src/db/migrations/index.js';
 import type { Database } from '../src/db/schema/database.js';
-import { forgetCustomer } from '../src/identity/forget.js';
+import { forgetPerson } from '../src/privacy/forget.js';
 import { writeBatch, type TestEvent } from './support/identity-events.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
@@ -119,7 +119,7 @@ describe(`customer_event_days on ${testEngine}`, () => {
     ]);
     const customer = (await db().selectFrom('events').select('customer_id').where('message_id', '=', ids[1]!).executeTakeFirstOrThrow()).customer_id!;
     expect((await stored(db())).some((r) => r.customer_id === customer)).toBe(true);
-    await forgetCustomer(db(), { userId: 'fay', sourceId: source, channel: 'cli' });
+    await forgetPerson(db(), { userId: 'fay' }, { channel: 'cli' });
     expect((await stored(db())).some((r) => r.customer_id === customer)).toBe(false);
     expect(await stored(db())).toEqual(await recomputed(db()));
   });

@@ -218,8 +218,9 @@ describe(`POST /v1/batch on ${testEngine}`, () => {
     const body = (await res.json()) as { accepted: number; rejected: { index: number; reason: string }[] };
     expect(body.accepted).toBe(1);
     expect(body.rejected).toMatchObject([{ index: 0, reason: 'consent' }]);
+    // Refused for consent: counted in consent_refusals, nothing of the event kept.
     const rows = await database.db.selectFrom('rejected_events').select(['reason', 'source_id']).where('message_id', '=', undecided.messageId as string).execute();
-    expect(rows).toEqual([{ reason: 'consent', source_id: 'newsletter' }]);
+    expect(rows).toEqual([]);
   });
 });
 

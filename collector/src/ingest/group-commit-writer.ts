@@ -2,7 +2,7 @@ import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Database as Tables } from '../db/schema/database.js';
 import { resolveIdentities, type SourceKind, type StitchInput } from '../identity/stitch.js';
 import type { EventRecord, RejectedRecord } from './records.js';
-import { storableText } from './storable.js';
+import { DEFAULT_REJECTED_BUDGET, refusalClauses, writeFailedRejection, type RejectedBudget } from './rejections.js';
 import {
   classifyWriteFailure,
   DatabaseUnavailableError,
@@ -17,6 +17,8 @@ export interface WriteRequest {
   rejected: readonly RejectedRecord[];
   /** The kind of the source that sent the events (default `client`: the least trusted). */
   sourceKind?: SourceKind | undefined;
+  /** The sending source's budget for refused events, for events set aside as `write_failed` (default: the default budget). */
+  rejectedBudget?: RejectedBudget | undefined;
 }
 
 /** How a request's events fared, known once their transaction committed. */
@@ -105,11 +107,6 @@ export const insertEvents = (rowsJson: string) => sql<{ source_id: string; messa
        jsonb_to_record(claimed) as r(${sql.raw(EVENT_COLUMNS.join(', '))})
   returning source_id, message_id`;
 
-const insertRejected = (rowsJson: string) => sql`
-  insert into rejected_events (source_id, message_id, reason, errors, payload, received_at)
-  select source_id, message_id, reason, errors, payload, received_at
-  from jsonb_to_recordset(${rowsJson}::jsonb) as r(source_id text, message_id text, reason text, errors jsonb, payload text, received_at timestamptz)`;
-
 /**
  * Group commit: requests in flight are written together, one transaction for all of them,
  * whenever a connection is free (so a busy collector writes big transactions and an idle one
@@ -120,7 +117,8 @@ const insertRejected = (rowsJson: string) => sql`
  *
  * In the transaction: identities are stitched, events inserted with their customer
  * (a `(source_id, message_id)` already stored, or repeated within the transaction, counts as a
- * duplicate of its request), and refused events go to `rejected_events` — in the common case
+ * duplicate of its request), and refused events go to `rejected_events` or, refused for
+ * consent, to their counts in `consent_refusals` (`ingest/rejections.ts`) — in the common case
  * two statements between BEGIN and COMMIT.
  *
  * @example
@@ -281,14 +279,7 @@ async function writeAlone(db: Kysely<Tables>, request: WriteRequest, knownFailur
           }
         }
         result.failed.push({ position, messageId: event.message_id });
-        setAside.push({
-          source_id: event.source_id,
-          message_id: event.message_id,
-          reason: 'write_failed',
-          errors: [describeWriteFailure(error)],
-          payload: JSON.stringify(event),
-          received_at: event.received_at,
-        });
+        setAside.push(writeFailedRejection(event, describeWriteFailure(error), request.rejectedBudget ?? DEFAULT_REJECTED_BUDGET));
       }
       await writeTransaction(db, [{ events: [], rejected: [...request.rejected, ...setAside] }], trx);
       return result;
@@ -326,15 +317,7 @@ async function writeTransaction(db: Kysely<Tables>, requests: readonly WriteRequ
     const { customerIds, pendingWrites } =
       unique.length > 0 ? await resolveIdentities(trx, unique.map((event, i) => toStitchInput(event, requests[owner[i]!]!.sourceKind ?? 'client'))) : { customerIds: [], pendingWrites: [] };
     const clauses: RawBuilder<unknown>[] = pendingWrites.map((write, i) => sql`${sql.ref(`identity_write_${i}`)} as (${write})`);
-    if (rejected.length > 0) {
-      const rows = rejected.map((row) => ({
-        ...row,
-        message_id: row.message_id === null ? null : storableText(row.message_id),
-        errors: row.errors.map(storableText),
-        payload: storableText(row.payload),
-      }));
-      clauses.push(sql`refused as (${insertRejected(JSON.stringify(rows))})`);
-    }
+    clauses.push(...refusalClauses(rejected));
     const withClauses = clauses.length > 0 ? sql`with ${sql.join(clauses)} ` : sql``;
     let inserted = new Set<string>();
     if (unique.length > 0) {

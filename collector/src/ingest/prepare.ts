@@ -5,6 +5,7 @@ import { decideIdentityTrust } from '../identity/source-trust.js';
 import { decideConsent } from './consent.js';
 import { enrichEvent, type RequestFacts } from './enrich.js';
 import type { EventRecord, RejectedRecord, RejectionReason } from './records.js';
+import { consentRefusal, keptRejection } from './rejections.js';
 import { findUnstorable } from './storable.js';
 
 /** A refused item as the response lists it. */
@@ -40,28 +41,23 @@ export interface PrepareOptions {
 
 /**
  * Validates, checks consent and storability of, and enriches each item of a request on its
- * own (docs/design.md §1, §2, §4): what passes becomes an `events` row, what fails a `rejected_events` row with its
- * reason and raw payload, so one bad item never costs the others.
+ * own (docs/design.md §1, §2, §4): what passes becomes an `events` row, what fails a
+ * `rejected_events` row with its reason and a capped excerpt — or, refused for consent, only
+ * a count — so one bad item never costs the others.
  *
  * @example
  * const { events, rejected, rejectedItems } = prepareItems(body.batch, { source, request, skewThresholdMs: 60_000, pathPrefix: 'batch' });
  */
 export function prepareItems(items: readonly unknown[], options: PrepareOptions): PreparedItems {
   const prepared: PreparedItems = { events: [], rejected: [], rejectedItems: [], eventIndexes: [], identityRefused: [] };
-  const receivedAt = options.request.receivedAt.toISOString();
+  const { source, request } = options;
   items.forEach((item, index) => {
-    const reject = (reason: RejectionReason, errors: string[]) => {
-      const messageId = messageIdOf(item);
-      prepared.rejected.push({
-        source_id: options.source.id,
-        message_id: messageId,
-        reason,
-        errors,
-        payload: JSON.stringify(item) ?? 'null',
-        received_at: receivedAt,
-      });
-      prepared.rejectedItems.push({ index, messageId, reason, message: errors.join('; ') });
+    const refuse = (record: RejectedRecord, reason: RejectionReason, errors: string[]) => {
+      prepared.rejected.push(record);
+      prepared.rejectedItems.push({ index, messageId: messageIdOf(item), reason, message: errors.join('; ') });
     };
+    const reject = (reason: Exclude<RejectionReason, 'consent'>, errors: string[]) =>
+      refuse(keptRejection(item, messageIdOf(item), reason, errors, source, request.receivedAt), reason, errors);
     const path = options.pathPrefix ? `${options.pathPrefix}[${index}]` : '';
     const merged = withBatchFields(item, options);
     const result = parseMessage(merged, path);
@@ -74,7 +70,9 @@ export function prepareItems(items: readonly unknown[], options: PrepareOptions)
     if (badTime) return reject('schema', [badTime]);
 
     const consent = decideConsent(options.source.consentMode, message.context);
-    if (!consent.allowed) return reject('consent', [path ? `${path}: ${consent.message}` : consent.message]);
+    if (!consent.allowed) {
+      return refuse(consentRefusal(source, consent.category, request.receivedAt), 'consent', [path ? `${path}: ${consent.message}` : consent.message]);
+    }
 
     const trust = decideIdentityTrust(message, options.source, path);
     if (trust.outcome === 'refused') return reject(trust.reason, [trust.explanation]);

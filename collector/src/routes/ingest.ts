@@ -6,6 +6,7 @@ import { parseJson } from '../ingest/parse-json.js';
 import { prepareItems } from '../ingest/prepare.js';
 import { readBody } from '../ingest/read-body.js';
 import { identityRefusals } from '../identity/source-trust.js';
+import { recordConsentRefusals, rejectedBudgetOf } from '../ingest/rejections.js';
 import { withWriteFailures } from '../ingest/write-failure.js';
 import { clientAddress, identifyRequest } from '../request-identity.js';
 
@@ -87,7 +88,7 @@ async function ingest(c: Context<CollectorEnv>, deps: RouteDeps, kind: string): 
 
   let result;
   try {
-    result = await deps.writer.write({ events: prepared.events, rejected: prepared.rejected, sourceKind: source.kind });
+    result = await deps.writer.write({ events: prepared.events, rejected: prepared.rejected, sourceKind: source.kind, rejectedBudget: rejectedBudgetOf(source) });
   } catch (error) {
     throw writeRefused(error);
   }
@@ -97,6 +98,7 @@ async function ingest(c: Context<CollectorEnv>, deps: RouteDeps, kind: string): 
   metrics.accepted.inc({ source: source.id }, result.accepted);
   metrics.duplicates.inc({ source: source.id }, result.duplicates);
   for (const item of rejected) metrics.rejected.inc({ reason: item.reason });
+  recordConsentRefusals(metrics, prepared.rejected);
   for (const item of identityRefusals(prepared)) metrics.identityRefused.inc({ source: source.id, reason: item.reason });
   const identityRefused = prepared.identityRefused.length > 0 ? { identityRefused: prepared.identityRefused } : {};
   c.set('outcome', { accepted: result.accepted, duplicates: result.duplicates, rejected: rejected.length });

@@ -30,6 +30,8 @@ interface Tally {
   accepted: Set<string>;
   rejected: Set<string>;
   eventRejections: number;
+  /** Events refused for consent: counted in consent_refusals, never kept. */
+  consentRefusals: number;
   sqlAccepted: string[];
 }
 
@@ -40,6 +42,7 @@ const newTally = (): Tally => ({
   accepted: new Set(),
   rejected: new Set(),
   eventRejections: 0,
+  consentRefusals: 0,
   sqlAccepted: [],
 });
 
@@ -83,7 +86,8 @@ function judge(tally: Tally, runId: string, request: HostileRequest, status: num
     if (typeof item.reason !== 'string' || item.reason === '' || typeof item.message !== 'string') fail('a rejected event without reason and message');
     if (typeof item.index === 'number') rejectedIndexes.add(item.index);
     const key = keyOf(runId, item.messageId);
-    if (key) tally.rejected.add(key);
+    if (item.reason === 'consent') tally.consentRefusals += 1;
+    else if (key) tally.rejected.add(key);
   }
   request.messageIds.forEach((id, index) => {
     if (rejectedIndexes.has(index)) return;
@@ -112,9 +116,18 @@ async function verifyDatabase(database: TestDatabase, tally: Tally, runId: strin
   const lost = [...tally.accepted].filter((key) => storedCounts.get(key) !== 1);
   const unacknowledged = [...storedCounts.keys()].filter((key) => !tally.accepted.has(key));
   const rejectedMissing = [...tally.rejected].filter((key) => !rejectedKeys.has(key));
+  // Past the source's daily budget a refused event is only counted; refused for consent, always.
+  const ledger = await sql<{ over: number | null; consent: number | null; consent_rows: number }>`
+    select (select sum(rows_over_budget)::int8 from rejected_event_usage where source_id = ${FAULT_SOURCE.id}) as over,
+      (select sum(events)::int8 from consent_refusals where source_id = ${FAULT_SOURCE.id}) as consent,
+      (select count(*)::int8 from rejected_events where source_id = ${FAULT_SOURCE.id} and reason = 'consent') as consent_rows`.execute(database.db);
+  const { over, consent, consent_rows: consentRows } = ledger.rows[0]!;
   expect(lost.slice(0, 10), 'accepted events not stored exactly once').toEqual([]);
   expect(unacknowledged.slice(0, 10), 'events stored though never acknowledged').toEqual([]);
-  expect(rejectedMissing.slice(0, 10), 'rejected events without a row in rejected_events').toEqual([]);
+  if (Number(over ?? 0) === 0) expect(rejectedMissing.slice(0, 10), 'rejected events without a row in rejected_events').toEqual([]);
+  expect(rejectedMissing.length, 'rejected events neither kept nor counted over budget').toBeLessThanOrEqual(Number(over ?? 0));
+  expect(Number(consent ?? 0), 'consent refusals not counted').toBeGreaterThanOrEqual(tally.consentRefusals);
+  expect(Number(consentRows), 'consent refusals kept in rejected_events').toBe(0);
   const duplicates = events.rows.length - storedCounts.size;
   expect(duplicates).toBe(0);
   return { stored: storedCounts.size, duplicates, lost: lost.length };
@@ -181,7 +194,7 @@ describe('hostile input', () => {
       scenario: `hostile input, in-process (${tally.requests.toLocaleString('en-US')} requests)`,
       sent: tally.accepted.size,
       ...check,
-      notes: `${tally.eventRejections.toLocaleString('en-US')} events rejected, all in rejected_events; 0 × 5xx`,
+      notes: `${tally.eventRejections.toLocaleString('en-US')} events rejected, kept in rejected_events or counted; 0 × 5xx`,
     });
   });
 
@@ -248,7 +261,7 @@ describe('hostile input', () => {
       scenario: `hostile input, real HTTP (${tally.requests.toLocaleString('en-US')} + ${framing.length} raw)`,
       sent: tally.accepted.size,
       ...check,
-      notes: `${tally.eventRejections} events rejected, all in rejected_events; collector alive`,
+      notes: `${tally.eventRejections} events rejected, kept in rejected_events or counted; collector alive`,
     });
   });
 });

@@ -3,6 +3,8 @@ import * as events from './20261123T0900-events.js';
 import * as identity from './20261123T1000-identity.js';
 import * as marketing from './20261123T1100-marketing.js';
 import * as customerEventDays from './20261123T1200-customer-event-days.js';
+import * as rejectedEventsPrivacy from './20261201T0900-rejected-events-privacy.js';
+import * as transparency from './20261201T0910-transparency.js';
 import * as eventsByMonth from './20261201T1000-events-by-month.js';
 import * as roles from './20261201T1100-roles.js';
 import * as workspaceIdentities from './20261201T1200-workspace-identities.js';
@@ -16,6 +18,8 @@ export const migrations: Record<string, Migration> = {
   '20261123T1000-identity': identity,
   '20261123T1100-marketing': marketing,
   '20261123T1200-customer-event-days': customerEventDays,
+  '20261201T0900-rejected-events-privacy': rejectedEventsPrivacy,
+  '20261201T0910-transparency': transparency,
   '20261201T1000-events-by-month': eventsByMonth,
   '20261201T1100-roles': roles,
   '20261201T1200-workspace-identities': workspaceIdentities,

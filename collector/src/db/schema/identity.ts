@@ -51,6 +51,8 @@ export interface DeletionLogTable {
   identities_deleted: number;
   events_deleted: number;
   merges_deleted: number;
+  /** Rows of `rejected_events` that held the person's identifiers. */
+  rejected_deleted: Generated<number>;
 }
 
 /** The identity graph's tables. */

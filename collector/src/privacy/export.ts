@@ -1,0 +1,83 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../db/schema/database.js';
+import { customerSummaries, locatePerson, sqlArray, type PersonQuery } from './person.js';
+
+/**
+ * Everything Tally holds about one person, as one JSON document (the right of access and
+ * to data portability). Version 1.
+ */
+export interface PersonExport {
+  format: 'tally-person-export/1';
+  exportedAt: string;
+  query: PersonQuery;
+  /** The customer rows: traits, first and last seen, when identified. */
+  profile: Record<string, unknown>[];
+  identities: Record<string, unknown>[];
+  consent: {
+    /** The consent state the person's latest event was collected under. */
+    current: Record<string, boolean> | null;
+    /** Every consent change they made (`Consent Updated` events), oldest first. */
+    history: Record<string, unknown>[];
+  };
+  /** Merges of the person's customers, and anonymousIds re-linked to or from them. */
+  merges: Record<string, unknown>[];
+  events: Record<string, unknown>[];
+  /** Rows of `rejected_events` that carry one of the person's identifiers (their excerpts). */
+  rejectedEvents: Record<string, unknown>[];
+}
+
+/**
+ * Gathers a person's profile, identities, consent state and history, events and rejected
+ * rows into one document, read in one repeatable-read transaction so that its parts agree;
+ * null when Tally holds nothing about them.
+ *
+ * @example
+ * const document = await exportPerson(database.db, { userId: 'user-42' });
+ * writeFileSync('user-42.json', JSON.stringify(document, null, 2));
+ */
+export async function exportPerson(db: Kysely<Database>, query: PersonQuery, now = new Date()): Promise<PersonExport | null> {
+  return db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .execute(async (trx) => {
+      const { customerIds, identityHashes } = await locatePerson(trx, query);
+      const rejectedEvents = await trx
+        .selectFrom('rejected_events')
+        .select(['source_id', 'message_id', 'reason', 'errors', 'payload', 'payload_bytes', 'received_at'])
+        .where(sql<boolean>`identity_hashes && ${sqlArray(identityHashes, 'text')}`)
+        .orderBy('received_at')
+        .orderBy('id')
+        .execute();
+      if (customerIds.length === 0 && rejectedEvents.length === 0) return null;
+      const some = <T>(run: () => Promise<T[]>) => (customerIds.length === 0 ? Promise.resolve([] as T[]) : run());
+
+      const profile = await some(() => trx.selectFrom('customers').selectAll().where('id', 'in', customerIds).orderBy('first_seen_at').execute());
+      const identities = await some(() =>
+        trx.selectFrom('identities').selectAll().where('customer_id', 'in', customerIds).orderBy('first_seen_at').orderBy('kind').orderBy('value').execute(),
+      );
+      const merges = await some(() =>
+        trx
+          .selectFrom('identity_merges')
+          .selectAll()
+          .where((eb) => eb.or([eb('from_customer_id', 'in', customerIds), eb('into_customer_id', 'in', customerIds)]))
+          .orderBy('id')
+          .execute(),
+      );
+      const events = await some(() => trx.selectFrom('events').selectAll().where('customer_id', 'in', customerIds).orderBy('timestamp').orderBy('id').execute());
+      const summaries = await customerSummaries(trx, customerIds);
+      const history = await some(() =>
+        trx.selectFrom('consent_changes').selectAll().where('customer_id', 'in', customerIds).orderBy('changed_at').orderBy('message_id').execute(),
+      );
+      return {
+        format: 'tally-person-export/1',
+        exportedAt: now.toISOString(),
+        query,
+        profile,
+        identities,
+        consent: { current: summaries.find((summary) => summary.consent !== null)?.consent ?? null, history },
+        merges,
+        events,
+        rejectedEvents,
+      };
+    });
+}
