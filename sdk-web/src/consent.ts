@@ -53,7 +53,9 @@ export function createConsent(o: ConsentOptions = {}, gpc = false, saved?: Recor
       mode,
       decided,
       gpc,
-      categoryPreferences: Object.fromEntries(cats.map((c) => [c, !!allowed(c)])),
+      // Every configured category and every one decided (`set` may name others), so that the
+      // collector reads the same answer the SDK gave.
+      categoryPreferences: Object.fromEntries([...cats, ...Object.keys(prefs)].map((c) => [c, !!allowed(c)])),
     }),
   };
 }
