@@ -137,12 +137,14 @@ describe(`identities across sources, and what each source may claim, on ${testEn
       return { attacker, attackerBrowser, identify, alias, forget };
     };
 
-    test('from a client source: the victim keeps the traits their server set and every event; the alias is refused; nothing is forgotten', async () => {
+    test('from a client source: the victim keeps the traits their server set and every event; the alias is refused; forgetting the attacker deletes only their refused alias', async () => {
       const before = await victimJourney();
       const { attacker, identify, alias, forget } = await attack(shop.writeKey, before.victim);
       expect(identify.accepted).toBe(1);
       expect(alias.rejected).toMatchObject([{ reason: 'alias_from_client' }]);
-      expect(forget.status).toBe(404);
+      // Forgetting the attacker removes only what Tally holds of the attacker: the refused alias.
+      expect(forget.status).toBe(200);
+      expect(await forget.json()).toEqual({ deleted: { customers: 0, identities: 0, events: 0, merges: 0, rejectedEvents: 1 } });
       expect(await customerOfUser(attacker)).toBeUndefined();
       expect(await customerOfUser(before.victim)).toBe(before.customerId);
       const after = await customer(before.customerId);
@@ -160,7 +162,9 @@ describe(`identities across sources, and what each source may claim, on ${testEn
         { index: 0, messageId: expect.any(String), reason: 'unverified_user', message: expect.stringContaining('has no context.userHash') },
       ]);
       expect(alias.rejected).toMatchObject([{ reason: 'alias_from_client' }]);
-      expect(forget.status).toBe(404);
+      // Forgetting the attacker removes only what Tally holds of the attacker: the refused alias.
+      expect(forget.status).toBe(200);
+      expect(await forget.json()).toEqual({ deleted: { customers: 0, identities: 0, events: 0, merges: 0, rejectedEvents: 1 } });
       expect(await customerOfUser(attacker)).toBeUndefined();
       const attackerCustomer = await customerOfAnonymous(attackerBrowser);
       expect(attackerCustomer).toBeTruthy();
