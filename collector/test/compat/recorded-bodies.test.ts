@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { basic, shop, testApp } from '../support/collector-app.js';
+import { backend, basic, shop, testApp } from '../support/collector-app.js';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/test-database.js';
 import { type ExpectedRow, expectStoredRows } from './support/stored-events.js';
 
@@ -13,7 +13,8 @@ interface RecordedBody {
   file: string;
   sdk: string;
   notes: string;
-  request: { path: string; auth: 'basic' | 'body'; gzip: boolean; contentType: string; userAgent: string; receivedAt: string };
+  /** `server` for a server SDK (a secret key, the only kind that may alias), `client` for a mobile one. */
+  request: { source: 'client' | 'server'; path: string; auth: 'basic' | 'body'; gzip: boolean; contentType: string; userAgent: string; receivedAt: string };
   body: Record<string, unknown>;
   stored: ExpectedRow[];
 }
@@ -33,9 +34,10 @@ describe(`recorded bodies of SDKs that cannot run here, sent as each sends them,
 
   test.each(recorded)('$sdk ($file): every event stored, row by row', async ({ request, body, stored }) => {
     const app = testApp(database, { now: () => new Date(request.receivedAt) });
-    const json = JSON.stringify(request.auth === 'body' ? { ...body, writeKey: shop.writeKey } : body);
+    const source = request.source === 'server' ? backend : shop;
+    const json = JSON.stringify(request.auth === 'body' ? { ...body, writeKey: source.writeKey } : body);
     const headers: Record<string, string> = { 'content-type': request.contentType, 'user-agent': request.userAgent };
-    if (request.auth === 'basic') headers.authorization = basic(shop.writeKey);
+    if (request.auth === 'basic') headers.authorization = basic(source.writeKey);
     if (request.gzip) headers['content-encoding'] = 'gzip';
     const res = await app.request(request.path, { method: 'POST', headers, body: request.gzip ? gzipSync(json) : json });
     expect(res.status).toBe(200);

@@ -1,6 +1,6 @@
 import Analytics from '@rudderstack/rudder-sdk-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { basic, shop, testApp } from '../support/collector-app.js';
+import { backend, basic, testApp } from '../support/collector-app.js';
 import { serveOnFreePort } from '../support/served-app.js';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/test-database.js';
 import { expectStoredRows } from './support/stored-events.js';
@@ -27,7 +27,7 @@ describe(`@rudderstack/rudder-sdk-node against the collector over HTTP on ${test
 
   test('track, identify, page, screen, group and alias, gzip-encoded to /v1/batch, arrive row by row', async () => {
     // Its data plane is the collector; everything else is the SDK's default (gzip on, /v1/batch).
-    const client = new Analytics(shop.writeKey, { dataPlaneUrl: served.url, flushAt: 100, flushInterval: 60_000, retryCount: 0, logLevel: 'error' });
+    const client = new Analytics(backend.writeKey, { dataPlaneUrl: served.url, flushAt: 100, flushInterval: 60_000, retryCount: 0, logLevel: 'error' });
     const errors: unknown[] = [];
     const callback = (error?: unknown) => {
       if (error) errors.push(error);
@@ -42,7 +42,7 @@ describe(`@rudderstack/rudder-sdk-node against the collector over HTTP on ${test
     await client.flush();
     expect(errors).toEqual([]);
     expect(requests.length).toBeGreaterThan(0);
-    for (const request of requests) expect(request).toEqual({ path: '/v1/batch', encoding: 'gzip', authorization: basic(shop.writeKey) });
+    for (const request of requests) expect(request).toEqual({ path: '/v1/batch', encoding: 'gzip', authorization: basic(backend.writeKey) });
 
     // The SDK makes the messageIds; each type was sent once, so the rows are found by type.
     const stored = await database.db.selectFrom('events').select(['type', 'message_id']).execute();
