@@ -14,7 +14,12 @@ export interface RequestOutcome {
 
 /** Hono's typing of the collector's requests: the authenticated source, when there is one. */
 export interface CollectorEnv {
-  Variables: { source: Source | undefined; outcome?: RequestOutcome | undefined };
+  Variables: {
+    source: Source | undefined;
+    outcome?: RequestOutcome | undefined;
+    /** An unexpected error's class and code, for the request's log line (never its message, which can quote data). */
+    failure?: { name: string; code?: string | undefined } | undefined;
+  };
 }
 
 /** The settings of the collector its routes read. */

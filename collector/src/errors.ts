@@ -52,8 +52,8 @@ export function writeRefused(error: unknown): ApiError {
 }
 
 /**
- * Answers an `ApiError` with its status and code; anything else is logged and answered
- * as a generic 500, so internals never reach the client.
+ * Answers an `ApiError` with its status and code; anything else is answered as a generic
+ * 500, so internals never reach the client, and its class and code go to the request's log line.
  *
  * @example
  * app.onError(onError);
@@ -63,6 +63,8 @@ export function onError(error: Error, c: Context): Response {
     for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
     return c.json({ error: { code: error.code, message: error.message } }, error.status);
   }
-  console.error('tally-collector: unexpected error', error);
+  // Logged by the request's log line as its class and code only: a message can quote the data
+  // it failed on (docs/design.md §6).
+  c.set('failure', { name: error.name, code: (error as { code?: unknown }).code?.toString() });
   return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
 }

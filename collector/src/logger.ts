@@ -44,6 +44,7 @@ export function requestLog(logger: Logger): MiddlewareHandler<CollectorEnv> {
         status,
         source: c.get('source')?.id,
         ...(outcome ?? {}),
+        ...(c.get('failure') && { error: c.get('failure') }),
         durationMs: Math.round((performance.now() - started) * 10) / 10,
       },
       'request',

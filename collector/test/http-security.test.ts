@@ -153,5 +153,20 @@ describe(`HTTP security on ${testEngine}`, () => {
         expect(everything).not.toContain(secret);
       }
     });
+
+    test('an unexpected error is answered 500 and logged by its class and code, never its message', async () => {
+      const { logger, lines, raw } = capturedLog();
+      const app = testApp(database, { logger });
+      app.get('/v1/unexpected', () => {
+        throw Object.assign(new TypeError('cannot read ann@example.com of row 42'), { code: 'E_TEST' });
+      });
+      const res = await app.request('/v1/unexpected');
+      expect(res.status).toBe(500);
+      expect(await res.json()).toEqual({ error: { code: 'internal', message: 'internal error' } });
+      expect(lines.filter((line) => line.msg === 'request')).toEqual([
+        expect.objectContaining({ status: 500, route: '/v1/unexpected', error: { name: 'TypeError', code: 'E_TEST' } }),
+      ]);
+      expect(raw.join('\n')).not.toContain('ann@example.com');
+    });
   });
 });
