@@ -3,27 +3,21 @@
 // postgres://postgres@127.0.0.1:5432/postgres); works in a fresh database it drops at the end.
 //
 //   pnpm --filter @tally/collector bench:identify
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import pg from 'pg';
-import { createDatabase, type Database } from '../src/db/database.js';
+import type { Database } from '../src/db/database.js';
 import type { Database as Tables } from '../src/db/schema/database.js';
 import { stitchIdentities, type StitchInput } from '../src/identity/stitch.js';
 import { createGroupCommitWriter } from '../src/ingest/group-commit-writer.js';
+import { withScratchDatabase } from './scratch-database.js';
 import type { EventRecord } from '../src/ingest/records.js';
 
-const SERVER = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const CUSTOMERS = 100_000;
 const IDENTIFIES = Number(process.env.BENCH_IDENTIFIES ?? 300);
 const SOURCE = 'bench';
 
 async function main() {
-  const name = `tally_bench_identify_${randomBytes(4).toString('hex')}`;
-  await admin(`create database ${name}`);
-  const url = new URL(SERVER);
-  url.pathname = `/${name}`;
-  const database = await createDatabase({ url: url.toString(), poolSize: 4 });
-  try {
+  await withScratchDatabase('identify', 4, async (database) => {
     await seedGraph(database.db);
     await seedEvents(database.db, 0, 10_000);
     await sql`analyze`.execute(database.db);
@@ -34,10 +28,7 @@ async function main() {
     report('1M events', await measureIdentifies(database.db, 'large'));
     await explainRepoint(database.db);
     await writerThroughput(database);
-  } finally {
-    await database.close();
-    await admin(`drop database if exists ${name} with (force)`);
-  }
+  });
 }
 
 /** 100,000 customers, half of them identified (user-<i>), each with its anonymousId anon-<i>. */
@@ -203,15 +194,6 @@ function record(partial: Pick<EventRecord, 'type' | 'anonymous_id' | 'user_id'>)
   };
 }
 
-async function admin(statement: string) {
-  const client = new pg.Client({ connectionString: SERVER });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
 
 main().catch((error: unknown) => {
   console.error(error);

@@ -5,25 +5,18 @@
 // postgres://postgres@127.0.0.1:5432/postgres); works in a fresh database it drops at the end.
 //
 //   pnpm --filter @tally/collector bench:poison
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import pg from 'pg';
-import { createDatabase } from '../src/db/database.js';
 import { createGroupCommitWriter, type FlushStats } from '../src/ingest/group-commit-writer.js';
+import { withScratchDatabase } from './scratch-database.js';
 import type { EventRecord } from '../src/ingest/records.js';
 
-const SERVER = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REQUESTS = 50;
 const EVENTS_PER_REQUEST = 20;
 const ROUNDS = 10;
 
 async function main() {
-  const name = `tally_bench_poison_${randomBytes(4).toString('hex')}`;
-  await admin(`create database ${name}`);
-  const url = new URL(SERVER);
-  url.pathname = `/${name}`;
-  const database = await createDatabase({ url: url.toString(), poolSize: 2 });
-  try {
+  await withScratchDatabase('poison', 2, async (database) => {
     await sql
       .raw(
         `create function bench_poison() returns trigger language plpgsql as $$
@@ -53,10 +46,7 @@ async function main() {
           `${isolating.length} isolated, slowest group ${(slowest * 1000).toFixed(0)} ms`,
       );
     }
-  } finally {
-    await database.close();
-    await admin(`drop database if exists ${name} with (force)`);
-  }
+  });
 }
 
 function event(name: string): EventRecord {
@@ -70,14 +60,5 @@ function event(name: string): EventRecord {
   };
 }
 
-async function admin(statement: string) {
-  const client = new pg.Client({ connectionString: SERVER });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
 
 await main();
