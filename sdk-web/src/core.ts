@@ -150,7 +150,8 @@ export function createTally(makeEnv: (options: Options) => Env, plugins: Plugin[
   const decide = (cats: string[], v: boolean) => {
     const before = JSON.stringify(consent.state());
     // Nothing recorded before a deny goes out: neither the batch in memory nor the stored retry queues.
-    if (!v) delivery.discard(store());
+    // A deny of categories none of which was allowed finds nothing recorded under them to discard.
+    if (!v && (!cats.length || cats.some((c) => consent.allowed(c) !== false))) delivery.discard(store());
     consent.set(cats, v);
     apply();
     const s = consent.state();
