@@ -1,0 +1,119 @@
+// @vitest-environment node
+/**
+ * The first-party set-up in Debian's Chromium: the site passes `/t/*` to the collector (a
+ * path-prefix reverse proxy), the page loads the tracker from `/t/p.js` and sends through the
+ * same path, and the events are read from the database. The collector sets the anonymousId
+ * cookie itself, and the tracker keeps that id when script storage is wiped. A click on a link
+ * that leaves the page while the collector does not answer is stored first and sent by the next page.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ANONYMOUS_ID_COOKIE_MAX_AGE } from '../../collector/src/anonymous-id-cookie.js';
+import { createTestDatabase, testEngine, type TestDatabase } from '../../collector/test/support/test-database.js';
+import { buildInMemory } from './build.js';
+import { CHROMIUM, CHROMIUM_ARGS, startCollector, startSite, type ProxyMode } from './first-party-site.js';
+
+const WRITE_KEY = 'first-party-write-key';
+const html = readFileSync(new URL('./fixtures/first-party.html', import.meta.url), 'utf8').replaceAll('__WRITE_KEY__', WRITE_KEY);
+const sources = [{ id: 'web', writeKey: WRITE_KEY, allowedOrigins: ['*'], consentMode: 'opt-out' as const, kind: 'client' as const, anonymousIdCookie: true }];
+
+type WithTally = { tally: { user(): { anonymousId: string }; flush(): void } };
+const ready = (page: Page) => page.waitForFunction(() => typeof (window as unknown as { tally?: { user?: unknown } }).tally?.user == 'function');
+const anonymousIdOf = (page: Page) => page.evaluate(() => (window as unknown as WithTally).tally.user().anonymousId);
+
+describe(`the first-party set-up in Chromium against the collector on ${testEngine}`, () => {
+  let browser: Browser;
+  let tally: string;
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's Chromium with \`apt-get install -y chromium\``);
+    tally = (await buildInMemory(['tally.js'])).files['tally.js']!;
+    database = await createTestDatabase();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await database?.close();
+  });
+
+  /** The stored events of one visitor, as `page /path` or `track Event`, once `count` have arrived (and a moment more for a duplicate). */
+  async function stored(anonymousId: string, count: number) {
+    const query = () =>
+      database.db.selectFrom('events').select(['type', 'event', 'path']).where('anonymous_id', '=', anonymousId).orderBy('timestamp').execute();
+    await vi.waitFor(async () => expect((await query()).length).toBeGreaterThanOrEqual(count), { timeout: 30_000, interval: 200 });
+    await new Promise((r) => setTimeout(r, 1000));
+    return (await query()).map((r) => (r.type == 'page' ? `page ${r.path}` : `${r.type} ${r.event}`)).sort();
+  }
+
+  it('loads the tracker from /t/p.js and sends through /t/; the server’s cookie keeps the id when script storage is wiped', async () => {
+    const collector = await startCollector(database, { sources, trackerScript: tally, trackerScriptName: 'p.js' });
+    const site = await startSite({ '/': html }, () => ({ port: collector.port }));
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(site.url);
+      await ready(page);
+      const anonymousId = await anonymousIdOf(page);
+      await page.click('#buy');
+      await page.evaluate(() => (window as unknown as WithTally).tally.flush());
+      expect(await stored(anonymousId, 2)).toEqual(['page /', 'track Buy Clicked']);
+      expect(site.seen).toContain('GET /t/p.js');
+      expect(site.seen).toContain('POST /t/v1/batch');
+
+      // The cookie the collector set: its lifetime (400 days) is the server's, not the tracker's (365 days).
+      const cookie = () => context.cookies(site.url).then((all) => all.find((c) => c.name == 'tally_aid'));
+      await vi.waitFor(async () => expect((await cookie())?.expires).toBeGreaterThan(Date.now() / 1000 + ANONYMOUS_ID_COOKIE_MAX_AGE - 86_400), { timeout: 10_000 });
+      expect(await cookie()).toMatchObject({ value: anonymousId, path: '/', sameSite: 'Lax', httpOnly: false });
+
+      // Safari wipes what scripts stored after 7 days without a visit; the cookie from the server stays.
+      await page.evaluate(() => localStorage.clear());
+      await page.goto(`${site.url}/later.html`);
+      await ready(page);
+      expect(await anonymousIdOf(page)).toBe(anonymousId);
+      await page.evaluate(() => (window as unknown as WithTally).tally.flush());
+      expect(await stored(anonymousId, 3)).toEqual(['page /', 'page /later.html', 'track Buy Clicked']);
+    } finally {
+      await context.close();
+      await site.close();
+      await collector.close();
+    }
+  }, 120_000);
+
+  it('a link that leaves the page while the collector does not answer: the click is stored and the next page sends it once the collector is back', async () => {
+    const collector = await startCollector(database, { sources, trackerScript: tally, trackerScriptName: 'p.js' });
+    let mode: ProxyMode = { port: collector.port, hold: true };
+    const site = await startSite({ '/': html, '/blank.html': '<!doctype html><title>Blank</title>' }, () => mode, ['/next.html']);
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(site.url);
+      await ready(page);
+      const anonymousId = await anonymousIdOf(page);
+      const queued = (tab = page) => tab.evaluate(() => Object.entries(localStorage).some(([k, v]) => k.startsWith('tally_queue.') && v.includes('"Left"')));
+      // The click's request goes out and is not answered; while the next page is on its way, the click is already stored.
+      await page.click('#leave', { noWaitAfter: true });
+      await vi.waitFor(() => expect(site.seen).toEqual(expect.arrayContaining(['POST /t/v1/batch', 'GET /next.html'])), { timeout: 10_000 });
+      // Read from another tab of the site (a page without the tracker): the leaving one is busy navigating.
+      const other = await context.newPage();
+      await other.goto(`${site.url}/blank.html`);
+      await vi.waitFor(async () => expect(await queued(other)).toBe(true), { timeout: 5_000 });
+      await other.close();
+      site.answerSlowPages();
+      await page.waitForURL('**/next.html');
+      await ready(page);
+      // The next page found it there, and sends it (its request is held too).
+      expect(await queued()).toBe(true);
+      mode = { port: collector.port };
+      site.dropHeld();
+      expect(await stored(anonymousId, 2)).toEqual(['page /', 'track Left']);
+      await page.close({ runBeforeUnload: true });
+      expect(await stored(anonymousId, 3)).toEqual(['page /', 'page /next.html', 'track Left']);
+    } finally {
+      await context.close();
+      await site.close();
+      await collector.close();
+    }
+  }, 120_000);
+});
