@@ -72,7 +72,8 @@ export async function startSite(pages: Record<string, string>, mode: () => Proxy
       return proxy(req, res, m.port);
     }
     if (path == '/favicon.ico') return res.writeHead(404).end();
-    const answer = () => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(pages[path] ?? pages['/']);
+    const type = path.endsWith('.js') ? 'text/javascript' : 'text/html; charset=utf-8';
+    const answer = () => res.writeHead(200, { 'content-type': type }).end(pages[path] ?? pages['/']);
     if (slow.includes(path)) waiting.push(answer);
     else answer();
   });
