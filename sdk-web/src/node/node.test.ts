@@ -17,6 +17,9 @@ async function listen(handler: (req: IncomingMessage, res: ServerResponse) => vo
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
+/** How long a wait for the collector may take: PGlite on a busy machine is slow. */
+const eventually = { timeout: 15_000 };
+
 describe(`the server entry against the collector on ${testEngine}`, () => {
   let database: TestDatabase;
   let served: Awaited<ReturnType<typeof serveOnFreePort>>;
@@ -87,12 +90,12 @@ describe(`the server entry against the collector on ${testEngine}`, () => {
   it('sends a batch when flushAt events wait, flushInterval after the first, and in several requests past 500 KB', async () => {
     const timed = createServerTally({ writeKey: backend.writeKey, host: served.url, flushAt: 100, flushInterval: 50 });
     timed.track({ userId: 'srv-timed', event: 'Waited' });
-    await vi.waitFor(async () => expect((await byUser('srv-timed')).map((r) => r.event)).toEqual(['Waited']));
+    await vi.waitFor(async () => expect((await byUser('srv-timed')).map((r) => r.event)).toEqual(['Waited']), eventually);
 
     requests = [];
     const tally = createServerTally({ writeKey: backend.writeKey, host: proxy.url, flushAt: 3, flushInterval: 60_000 });
     for (let i = 0; i < 7; i++) tally.track({ userId: 'srv-count', event: 'Item Seen', properties: { i } });
-    await vi.waitFor(async () => expect(await byUser('srv-count')).toHaveLength(6));
+    await vi.waitFor(async () => expect(await byUser('srv-count')).toHaveLength(6), eventually);
     await tally.flush();
     expect((await byUser('srv-count')).map((r) => (r.properties as { i: number }).i).sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(requests.map((r) => JSON.parse(r.body).batch.length)).toEqual([3, 3, 1]);

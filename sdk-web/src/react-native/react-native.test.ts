@@ -10,6 +10,9 @@ import { fakeAppState, fakeAsyncStorage, fakeNavigationContainer, iPhone } from 
 import { KEYS } from './async-storage.js';
 import { createReactNativeTally, trackNavigationState } from './index.js';
 
+/** How long a wait for the collector may take: PGlite on a busy machine is slow. */
+const eventually = { timeout: 15_000 };
+
 describe(`the React Native entry against the collector on ${testEngine}`, () => {
   let database: TestDatabase;
   let served: Awaited<ReturnType<typeof serveOnFreePort>>;
@@ -62,7 +65,7 @@ describe(`the React Native entry against the collector on ${testEngine}`, () => 
     // iOS passes through `inactive` on its way to `background`.
     appState.moveTo('inactive');
     appState.moveTo('background');
-    await vi.waitFor(async () => expect(await rows(anonymousId)).toHaveLength(6), { timeout: 10_000 });
+    await vi.waitFor(async () => expect(await rows(anonymousId)).toHaveLength(6), eventually);
 
     const stored = await rows(anonymousId);
     expect(stored.map((r) => [r.type, r.event ?? r.name])).toEqual([
@@ -98,7 +101,7 @@ describe(`the React Native entry against the collector on ${testEngine}`, () => 
       expect(storage.data.get('tally_aid')).toBe(anonymousId);
       expect(storage.data.get('tally_uid')).toBe('user-rn-1');
       expect(JSON.parse(storage.data.get(KEYS)!).filter((k: string) => k.startsWith('tally_queue.'))).toEqual([]);
-    });
+    }, eventually);
   });
 
   it('keeps the anonymousId, the userId and a deny through a restart; after the deny nothing is sent', async () => {
@@ -111,7 +114,7 @@ describe(`the React Native entry against the collector on ${testEngine}`, () => 
     const { anonymousId } = first.user()!;
     // Neither the GPC signal nor a page exists in an app: the defaults are opt-out's.
     expect(first.consent()).toMatchObject({ gpc: false, decided: true, categoryPreferences: { analytics: false, marketing: true } });
-    await vi.waitFor(() => expect(storage.data.get('tally_consent')).toBe(JSON.stringify({ necessary: true, analytics: false, marketing: true })));
+    await vi.waitFor(() => expect(storage.data.get('tally_consent')).toBe(JSON.stringify({ necessary: true, analytics: false, marketing: true })), eventually);
 
     const second = createReactNativeTally();
     await second.init({ writeKey: shop.writeKey, host: served.url, flushAt: 1, storage });
@@ -123,10 +126,10 @@ describe(`the React Native entry against the collector on ${testEngine}`, () => 
     second.identify('user-rn-2');
     second.track('Checkout Started', { order_id: 'o-rn' });
     const aid = second.user()!.anonymousId;
-    await vi.waitFor(async () => expect((await rows(aid)).map((r) => r.event ?? r.type)).toEqual(['Consent Updated', 'identify', 'Checkout Started']));
+    await vi.waitFor(async () => expect((await rows(aid)).map((r) => r.event ?? r.type)).toEqual(['Consent Updated', 'identify', 'Checkout Started']), eventually);
     expect(await rows(anonymousId)).toEqual([]);
     // The grant is remembered: a third run reads the same identity back.
-    await vi.waitFor(() => expect(storage.data.get('tally_aid')).toBe(aid));
+    await vi.waitFor(() => expect([storage.data.get('tally_aid'), storage.data.get('tally_uid')]).toEqual([aid, 'user-rn-2']), eventually);
     const third = createReactNativeTally();
     await third.init({ writeKey: shop.writeKey, host: served.url, storage });
     expect(third.user()).toMatchObject({ anonymousId: aid, userId: 'user-rn-2' });
@@ -145,14 +148,14 @@ describe(`the React Native entry against the collector on ${testEngine}`, () => 
       const queues = [...storage.data.keys()].filter((k) => k.startsWith('tally_queue.'));
       expect(queues).toHaveLength(1);
       expect(JSON.parse(storage.data.get(queues[0]!)!).slice(1)).toHaveLength(5);
-    });
+    }, eventually);
     const { anonymousId } = first.user()!;
 
     const second = createReactNativeTally();
     await second.init({ writeKey: shop.writeKey, host: served.url, storage, appState: fakeAppState() });
     expect(second.user()!.anonymousId).toBe(anonymousId);
-    await vi.waitFor(async () => expect(await rows(anonymousId)).toHaveLength(5), { timeout: 10_000 });
-    await vi.waitFor(() => expect([...storage.data.keys()].filter((k) => k.startsWith('tally_queue.'))).toEqual([]));
+    await vi.waitFor(async () => expect(await rows(anonymousId)).toHaveLength(5), eventually);
+    await vi.waitFor(() => expect([...storage.data.keys()].filter((k) => k.startsWith('tally_queue.'))).toEqual([]), eventually);
     expect((await rows(anonymousId)).map((r) => (r.properties as { i: number }).i)).toEqual([0, 1, 2, 3, 4]);
   });
 
@@ -164,7 +167,7 @@ describe(`the React Native entry against the collector on ${testEngine}`, () => 
     tally.screen('Home');
     tally.track('Signed Up');
     const { anonymousId } = tally.user()!;
-    await vi.waitFor(async () => expect((await rows(anonymousId)).map((r) => r.type)).toEqual(['screen', 'track']));
+    await vi.waitFor(async () => expect((await rows(anonymousId)).map((r) => r.type)).toEqual(['screen', 'track']), eventually);
     expect(storage.data.size).toBe(0);
   });
 });
