@@ -84,6 +84,8 @@ describe(`the React Native entry against the collector on ${testEngine}`, () => 
     const { locale, timeZone } = Intl.DateTimeFormat().resolvedOptions();
     for (const r of stored) {
       expect(r.source_id).toBe(shop.id);
+      // The columns analysts group by come from the OS the app states, not from the HTTP library's user agent.
+      expect(r).toMatchObject({ os: 'iOS', os_version: '17.4', device_type: 'mobile', browser: null });
       expect(r.context).toMatchObject({
         app: { name: 'Shop', version: '3.2.0', build: '412', namespace: 'com.example.shop' },
         device: { type: 'ios', manufacturer: 'Apple', model: 'iPhone15,2' },
