@@ -58,15 +58,15 @@ export function createReactNativeTally(): ReactNativeTally {
   let started: Promise<void> | undefined;
   const init = (o: ReactNativeOptions) =>
     (started ??= (async () => {
-      const log = (reason: string) => (e: unknown) => o?.debug && console.warn(`[tally] ${reason}`, e);
-      const storage = o?.storage && (await mirrorAsyncStorage(o.storage, log('storage')));
+      const { storage: asyncStorage, appState, context, modules, ...options } = o || ({} as ReactNativeOptions);
+      const storage = asyncStorage && (await mirrorAsyncStorage(asyncStorage, (e) => options.debug && console.warn('[tally] storage', e)));
       env = {
         storage,
         send: (url, body) => fetchSend(url, body),
-        context: appContext(o?.context, o?.modules),
-        onHide: (listener) => o?.appState?.addEventListener('change', (s) => LEAVING.includes(s) && listener()),
+        context: appContext(context, modules),
+        onHide: (listener) => appState?.addEventListener('change', (s) => LEAVING.includes(s) && listener()),
       };
-      core.init({ ...o, capturePages: false, captureClicks: false });
+      core.init(options);
     })().catch(() => {}));
   return { ...core, init };
 }
