@@ -56,18 +56,18 @@ export function createReactNativeTally(): ReactNativeTally {
   let env: Env;
   const core = createTally(() => env);
   let started: Promise<void> | undefined;
-  const init = (o: ReactNativeOptions) =>
-    (started ??= (async () => {
-      const { storage: asyncStorage, appState, context, modules, ...options } = o || ({} as ReactNativeOptions);
-      const storage = asyncStorage && (await mirrorAsyncStorage(asyncStorage, (e) => options.debug && console.warn('[tally] storage', e)));
-      env = {
-        storage,
-        send: (url, body) => fetchSend(url, body),
-        context: appContext(context, modules),
-        onHide: (listener) => appState?.addEventListener('change', (s) => LEAVING.includes(s) && listener()),
-      };
-      core.init(options);
-    })().catch(() => {}));
+  const start = async ({ storage: asyncStorage, appState, context, modules, ...options }: ReactNativeOptions) => {
+    const storage = asyncStorage && (await mirrorAsyncStorage(asyncStorage, (e) => options.debug && console.warn('[tally] storage', e)));
+    env = {
+      storage,
+      send: (url, body) => fetchSend(url, body),
+      context: appContext(context, modules),
+      onHide: (listener) => appState?.addEventListener('change', (s) => LEAVING.includes(s) && listener()),
+    };
+    core.init(options);
+  };
+  // Without a writeKey the core says so (in debug) and a later init may still start.
+  const init = (o: ReactNativeOptions) => (o?.writeKey ? (started ??= start(o).catch(() => {})) : Promise.resolve(core.init(o)));
   return { ...core, init };
 }
 

@@ -109,6 +109,9 @@ describe(`the React Native entry against the collector on ${testEngine}`, () => 
   it('keeps the anonymousId, the userId and a deny through a restart; after the deny nothing is sent', async () => {
     const storage = fakeAsyncStorage();
     const first = createReactNativeTally();
+    // An init without a writeKey starts nothing and does not stand in the way of the right one.
+    await first.init({ host: served.url, storage } as unknown as Parameters<typeof first.init>[0]);
+    expect(first.user()).toBeUndefined();
     await first.init({ writeKey: shop.writeKey, host: served.url, flushAt: 100, storage });
     first.identify('user-rn-2');
     // Nothing recorded before a deny goes out.
