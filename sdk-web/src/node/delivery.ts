@@ -13,7 +13,7 @@ export class DeliveryError extends Error {
     message: string,
     /** The HTTP status (0: the collector could not be reached). */
     readonly status: number,
-    /** The messageIds the error concerns. */
+    /** The messageIds of the events not delivered, or of those refused. */
     readonly messageIds: string[],
     /** For a 2xx, the events the collector refused: `{ index, messageId, reason }`. */
     readonly rejected: unknown[] = [],
@@ -71,7 +71,10 @@ export function createServerDelivery(o: ServerDeliveryOptions): ServerDelivery {
       }
       if (status > 199 && status < 300) {
         const rejected = answer?.rejected;
-        if (rejected?.length) o.onError(new DeliveryError(`the collector refused ${rejected.length} of ${events.length} events`, status, ids(events), rejected));
+        if (rejected?.length)
+          o.onError(
+            new DeliveryError(`the collector refused ${rejected.length} of ${count(events.length)}`, status, rejected.map((r) => (r as { messageId: string }).messageId), rejected),
+          );
         return;
       }
       if (status) problem = `HTTP ${status}${answer?.error?.message ? `: ${answer.error.message}` : ''}`;

@@ -158,6 +158,7 @@ describe(`the server entry against the collector on ${testEngine}`, () => {
     await client.flush();
     expect(errors).toHaveLength(1);
     expect(errors[0]!.rejected).toMatchObject([{ index: 1, messageId: 'srv-alias-1' }]);
+    expect([errors[0]!.status, errors[0]!.message, errors[0]!.messageIds]).toEqual([200, 'the collector refused 1 of 2 events', ['srv-alias-1']]);
     expect((await byUser('srv-client')).map((r) => r.event)).toEqual(['Kept']);
   });
 

@@ -98,6 +98,11 @@ describe(`the React Native entry against the collector on ${testEngine}`, () => 
       });
     }
 
+    // In the sessions view, the app's session begins on its first screen.
+    const [session] = await database.db.selectFrom('sessions').selectAll().where('customer_id', '=', stored[0]!.customer_id!).execute();
+    expect(session).toMatchObject({ landing_screen: 'Home', landing_page: null });
+    expect([Number(session!.screenviews), Number(session!.pageviews), Number(session!.events)]).toEqual([3, 0, 6]);
+
     // The identity is kept in AsyncStorage, and nothing waits there once delivered.
     await vi.waitFor(() => {
       expect(storage.data.get('tally_aid')).toBe(anonymousId);
