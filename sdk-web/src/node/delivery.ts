@@ -31,6 +31,8 @@ export interface ServerDeliveryOptions {
   flushInterval: number;
   /** Retries of a batch after its first attempt. */
   maxRetries: number;
+  /** Milliseconds a request may take before it counts as failed (and is retried). */
+  timeout: number;
   onError(error: DeliveryError): void;
 }
 
@@ -53,6 +55,12 @@ export function createServerDelivery(o: ServerDeliveryOptions): ServerDelivery {
   let size = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const inflight = new Set<Promise<void>>();
+  // A throwing handler must not turn into a flush() that rejects.
+  const report = (e: DeliveryError) => {
+    try {
+      o.onError(e);
+    } catch {}
+  };
 
   const post = async (events: string[]) => {
     for (let attempt = 0; ; attempt++) {
@@ -63,7 +71,7 @@ export function createServerDelivery(o: ServerDeliveryOptions): ServerDelivery {
       let answer: { error?: { message?: string }; rejected?: unknown[] } | undefined;
       let problem = 'the collector could not be reached';
       try {
-        const r = await fetchSend(o.url, body, { authorization });
+        const r = await fetchSend(o.url, body, { authorization }, AbortSignal.timeout(o.timeout));
         ({ status, retryAfter } = r);
         answer = JSON.parse(r.text || '{}');
       } catch (e) {
@@ -72,7 +80,7 @@ export function createServerDelivery(o: ServerDeliveryOptions): ServerDelivery {
       if (status > 199 && status < 300) {
         const rejected = answer?.rejected;
         if (rejected?.length)
-          o.onError(
+          report(
             new DeliveryError(`the collector refused ${rejected.length} of ${count(events.length)}`, status, rejected.map((r) => (r as { messageId: string }).messageId), rejected),
           );
         return;
@@ -80,7 +88,7 @@ export function createServerDelivery(o: ServerDeliveryOptions): ServerDelivery {
       if (status) problem = `HTTP ${status}${answer?.error?.message ? `: ${answer.error.message}` : ''}`;
       const retriable = !status || status == 429 || status > 499;
       if (!retriable || attempt >= o.maxRetries) {
-        o.onError(new DeliveryError(`${count(events.length)} not delivered after ${attempt + 1} attempt${attempt ? 's' : ''}: ${problem}`, status, ids(events)));
+        report(new DeliveryError(`${count(events.length)} not delivered after ${attempt + 1} attempt${attempt ? 's' : ''}: ${problem}`, status, ids(events)));
         return;
       }
       await wait(

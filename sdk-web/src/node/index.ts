@@ -28,6 +28,8 @@ export interface ServerOptions {
   flushInterval?: number;
   /** Retries of a batch that met a network error, a 429 or a 5xx, with backoff (default 5). */
   maxRetries?: number;
+  /** Milliseconds a request may take before it counts as failed and is retried (default 10,000). */
+  timeout?: number;
   /** What was not delivered, or refused by the collector (default: `console.error`). */
   onError?(error: DeliveryError): void;
 }
@@ -77,6 +79,7 @@ export function createServerTally(options: ServerOptions): ServerTally {
     flushAt: options.flushAt ?? 20,
     flushInterval: options.flushInterval ?? 10_000,
     maxRetries: options.maxRetries ?? 5,
+    timeout: options.timeout ?? 10_000,
     onError: options.onError ?? ((e) => console.error(`[tally] ${e.message}`)),
   });
   let closed = false;

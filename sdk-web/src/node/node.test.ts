@@ -8,8 +8,8 @@ import { serveOnFreePort } from '../../../collector/test/support/served-app.js';
 import { createTestDatabase, testEngine, type TestDatabase } from '../../../collector/test/support/test-database.js';
 import { createServerTally, type DeliveryError } from './index.js';
 
-/** What the proxy does with a request: pass it on, answer for the collector, or pass it on and lose the answer. */
-type Fate = 'forward' | 'fail' | 'forward, then fail';
+/** What the proxy does with a request: pass it on, answer for the collector, or pass it on and lose the answer (or never give one). */
+type Fate = 'forward' | 'fail' | 'forward, then fail' | 'forward, then hang';
 
 async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
   const server = createServer(handler);
@@ -39,10 +39,12 @@ describe(`the server entry against the collector on ${testEngine}`, () => {
       const r = await fetch(served.url + req.url, { method: 'POST', headers: { authorization: req.headers.authorization!, 'content-type': 'application/json' }, body });
       const text = await r.text();
       if (fate == 'forward, then fail') return res.writeHead(502).end('<html>Bad Gateway</html>');
+      if (fate == 'forward, then hang') return;
       res.writeHead(r.status, { 'content-type': 'application/json' }).end(text);
     });
   });
   afterAll(async () => {
+    proxy.server.closeAllConnections();
     await new Promise((r) => proxy.server.close(r));
     await served.close();
     await database.close();
@@ -128,6 +130,18 @@ describe(`the server entry against the collector on ${testEngine}`, () => {
     expect(sent[2]).toEqual(sent[0]);
     const rows = await byUser('srv-retry');
     expect(rows.map((r) => r.message_id).sort()).toEqual([...sent[0]].sort());
+  });
+
+  it('retries a request that gets no answer within the timeout: stored once', async () => {
+    requests = [];
+    fates = ['forward, then hang', 'forward'];
+    const errors: DeliveryError[] = [];
+    const tally = createServerTally({ writeKey: backend.writeKey, host: proxy.url, timeout: 300, onError: (e) => errors.push(e) });
+    tally.track({ userId: 'srv-hang', messageId: 'srv-hang-1', event: 'Report Exported' });
+    await tally.close();
+    expect(errors).toEqual([]);
+    expect(requests).toHaveLength(2);
+    expect((await byUser('srv-hang')).map((r) => r.message_id)).toEqual(['srv-hang-1']);
   });
 
   it('gives up after maxRetries and reports it; a refused key or event is reported and not retried', async () => {
