@@ -5,9 +5,13 @@
  * same path, and the events are read from the database. The collector sets the anonymousId
  * cookie itself, and the tracker keeps that id when script storage is wiped. A click on a link
  * that leaves the page while the collector does not answer is stored first and sent by the next page.
+ * And the README's Vite recipe, run as documented by Vite's own dev server.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { createServer as createViteServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ANONYMOUS_ID_COOKIE_MAX_AGE } from '../../collector/src/anonymous-id-cookie.js';
 import { createTestDatabase, testEngine, type TestDatabase } from '../../collector/test/support/test-database.js';
@@ -114,6 +118,44 @@ describe(`the first-party set-up in Chromium against the collector on ${testEngi
       await context.close();
       await site.close();
       await collector.close();
+    }
+  }, 120_000);
+
+  it('the README’s Vite recipe: the dev server’s proxy passes the tracker, the events and the server’s cookie', async () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    // The recipe as documented, the collector's address aside.
+    expect(readme).toContain(`proxy: { '/t/': { target: 'http://127.0.0.1:3000', rewrite: (path) => path.replace(/^\\/t/, ''), xfwd: true } },`);
+    const collector = await startCollector(database, { sources, trackerScript: tally, trackerScriptName: 'p.js' });
+    const root = mkdtempSync(join(tmpdir(), 'tally-vite-'));
+    writeFileSync(join(root, 'index.html'), html);
+    const vite = await createViteServer({
+      root,
+      configFile: false,
+      logLevel: 'silent',
+      server: {
+        host: '127.0.0.1',
+        port: 0,
+        proxy: { '/t/': { target: `http://127.0.0.1:${collector.port}`, rewrite: (path) => path.replace(/^\/t/, ''), xfwd: true } },
+      },
+    });
+    await vite.listen();
+    const context = await browser.newContext();
+    try {
+      const url = vite.resolvedUrls!.local[0]!;
+      const page = await context.newPage();
+      await page.goto(url);
+      await ready(page);
+      const anonymousId = await anonymousIdOf(page);
+      await page.click('#buy');
+      await page.evaluate(() => (window as unknown as WithTally).tally.flush());
+      expect(await stored(anonymousId, 2)).toEqual(['page /', 'track Buy Clicked']);
+      const cookie = () => context.cookies(url).then((all) => all.find((c) => c.name == 'tally_aid'));
+      await vi.waitFor(async () => expect((await cookie())?.expires).toBeGreaterThan(Date.now() / 1000 + ANONYMOUS_ID_COOKIE_MAX_AGE - 86_400), { timeout: 10_000 });
+    } finally {
+      await context.close();
+      await vite.close();
+      await collector.close();
+      rmSync(root, { recursive: true, force: true });
     }
   }, 120_000);
 });
