@@ -1,22 +1,13 @@
 /** A collector reached under a path of the site's own origin (`https://shop.test/t/`): every URL the SDK builds keeps the path. */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { fakeNetwork } from '../test/helpers.js';
+import { describe, expect, it, vi } from 'vitest';
+import { fakeNetwork, routePageTo } from '../test/helpers.js';
 import type { Tally } from './core.js';
 import { installStub } from './snippet.js';
 
 const net = fakeNetwork();
 const w = window as unknown as { tally?: unknown };
 
-beforeAll(() => {
-  vi.useFakeTimers();
-  localStorage.clear();
-  vi.stubGlobal('fetch', net.fetch);
-  navigator.sendBeacon = net.sendBeacon;
-});
-afterAll(() => {
-  vi.useRealTimers();
-  vi.unstubAllGlobals();
-});
+routePageTo(net);
 
 /** Runs the script tag as if loaded from `src`, with the given data-* attributes. */
 async function loadScriptTag(src: string, data: Record<string, string> = {}): Promise<Tally> {

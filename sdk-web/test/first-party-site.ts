@@ -5,14 +5,26 @@
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { existsSync } from 'node:fs';
 import { serve } from '@hono/node-server';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { createApp } from '@tally/collector';
 import type { Source } from '../../collector/src/config.js';
 import { writerAndMetrics } from '../../collector/test/support/collector-app.js';
-import type { TestDatabase } from '../../collector/test/support/test-database.js';
+import { createTestDatabase, type TestDatabase } from '../../collector/test/support/test-database.js';
+import { buildInMemory } from './build.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM = '/usr/bin/chromium';
+
+/** Debian's Chromium, headless; a clear error when it is not installed. */
+export function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's Chromium with \`apt-get install -y chromium\``);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
 
 /** The collector on a free port of 127.0.0.1, serving `trackerScript` at `/<trackerScriptName>`. */
 export async function startCollector(database: TestDatabase, o: { sources: Source[]; trackerScript: string; trackerScriptName?: string }) {
@@ -95,4 +107,28 @@ export async function startSite(pages: Record<string, string>, mode: () => Proxy
       return new Promise((r) => server.close(r));
     },
   };
+}
+
+/** Registers an `afterEach` that closes, newest first, each thing the test handed to the function it answers. */
+export function closesAfterEach(): <T extends { close(): unknown }>(thing: T) => T {
+  const open: { close(): unknown }[] = [];
+  afterEach(async () => {
+    for (const thing of open.splice(0).reverse()) await thing.close();
+  });
+  return (thing) => (open.push(thing), thing);
+}
+
+/** A browser suite's fixtures, made once for its file: the builds named (from src/), a test database, Chromium. */
+export function browserSuite(builds: string[]): { files: Record<string, string>; database: TestDatabase; browser: Browser } {
+  const suite = {} as { files: Record<string, string>; database: TestDatabase; browser: Browser };
+  beforeAll(async () => {
+    suite.files = (await buildInMemory(builds)).files;
+    suite.database = await createTestDatabase();
+    suite.browser = await launchChromium();
+  }, 120_000);
+  afterAll(async () => {
+    await suite.browser?.close();
+    await suite.database?.close();
+  });
+  return suite;
 }

@@ -7,16 +7,15 @@
  * that leaves the page while the collector does not answer is stored first and sent by the next page.
  * And the README's Vite recipe, run as documented by Vite's own dev server.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { createServer as createViteServer } from 'vite';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ANONYMOUS_ID_COOKIE_MAX_AGE } from '../../collector/src/anonymous-id-cookie.js';
-import { createTestDatabase, testEngine, type TestDatabase } from '../../collector/test/support/test-database.js';
-import { buildInMemory } from './build.js';
-import { CHROMIUM, CHROMIUM_ARGS, startCollector, startSite, type ProxyMode } from './first-party-site.js';
+import { testEngine } from '../../collector/test/support/test-database.js';
+import { browserSuite, closesAfterEach, startCollector, startSite, type ProxyMode } from './first-party-site.js';
 
 const WRITE_KEY = 'first-party-write-key';
 const html = readFileSync(new URL('./fixtures/first-party.html', import.meta.url), 'utf8').replaceAll('__WRITE_KEY__', WRITE_KEY);
@@ -27,108 +26,85 @@ const ready = (page: Page) => page.waitForFunction(() => typeof (window as unkno
 const anonymousIdOf = (page: Page) => page.evaluate(() => (window as unknown as WithTally).tally.user().anonymousId);
 
 describe(`the first-party set-up in Chromium against the collector on ${testEngine}`, () => {
-  let browser: Browser;
-  let tally: string;
-  let database: TestDatabase;
-
-  beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's Chromium with \`apt-get install -y chromium\``);
-    tally = (await buildInMemory(['tally.js'])).files['tally.js']!;
-    database = await createTestDatabase();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await database?.close();
-  });
+  const suite = browserSuite(['tally.js']);
+  const closeAfter = closesAfterEach();
 
   /** The stored events of one visitor, as `page /path` or `track Event`, once `count` have arrived (and a moment more for a duplicate). */
   async function stored(anonymousId: string, count: number) {
     const query = () =>
-      database.db.selectFrom('events').select(['type', 'event', 'path']).where('anonymous_id', '=', anonymousId).orderBy('timestamp').execute();
+      suite.database.db.selectFrom('events').select(['type', 'event', 'path']).where('anonymous_id', '=', anonymousId).orderBy('timestamp').execute();
     await vi.waitFor(async () => expect((await query()).length).toBeGreaterThanOrEqual(count), { timeout: 30_000, interval: 200 });
     await new Promise((r) => setTimeout(r, 1000));
     return (await query()).map((r) => (r.type == 'page' ? `page ${r.path}` : `${r.type} ${r.event}`)).sort();
   }
 
   it('loads the tracker from /t/p.js and sends through /t/; the server’s cookie keeps the id when script storage is wiped', async () => {
-    const collector = await startCollector(database, { sources, trackerScript: tally, trackerScriptName: 'p.js' });
-    const site = await startSite({ '/': html }, () => ({ port: collector.port }));
-    const context = await browser.newContext();
-    try {
-      const page = await context.newPage();
-      await page.goto(site.url);
-      await ready(page);
-      const anonymousId = await anonymousIdOf(page);
-      await page.click('#buy');
-      await page.evaluate(() => (window as unknown as WithTally).tally.flush());
-      expect(await stored(anonymousId, 2)).toEqual(['page /', 'track Buy Clicked']);
-      expect(site.seen).toContain('GET /t/p.js');
-      expect(site.seen).toContain('POST /t/v1/batch');
+    const collector = closeAfter(await startCollector(suite.database, { sources, trackerScript: suite.files['tally.js']!, trackerScriptName: 'p.js' }));
+    const site = closeAfter(await startSite({ '/': html }, () => ({ port: collector.port })));
+    const context = closeAfter(await suite.browser.newContext());
+    const page = await context.newPage();
+    await page.goto(site.url);
+    await ready(page);
+    const anonymousId = await anonymousIdOf(page);
+    await page.click('#buy');
+    await page.evaluate(() => (window as unknown as WithTally).tally.flush());
+    expect(await stored(anonymousId, 2)).toEqual(['page /', 'track Buy Clicked']);
+    expect(site.seen).toContain('GET /t/p.js');
+    expect(site.seen).toContain('POST /t/v1/batch');
 
-      // The cookie the collector set: its lifetime (400 days) is the server's, not the tracker's (365 days).
-      const cookie = () => context.cookies(site.url).then((all) => all.find((c) => c.name == 'tally_aid'));
-      await vi.waitFor(async () => expect((await cookie())?.expires).toBeGreaterThan(Date.now() / 1000 + ANONYMOUS_ID_COOKIE_MAX_AGE - 86_400), { timeout: 10_000 });
-      expect(await cookie()).toMatchObject({ value: anonymousId, path: '/', sameSite: 'Lax', httpOnly: false });
+    // The cookie the collector set: its lifetime (400 days) is the server's, not the tracker's (365 days).
+    const cookie = () => context.cookies(site.url).then((all) => all.find((c) => c.name == 'tally_aid'));
+    await vi.waitFor(async () => expect((await cookie())?.expires).toBeGreaterThan(Date.now() / 1000 + ANONYMOUS_ID_COOKIE_MAX_AGE - 86_400), { timeout: 10_000 });
+    expect(await cookie()).toMatchObject({ value: anonymousId, path: '/', sameSite: 'Lax', httpOnly: false });
 
-      // Safari wipes what scripts stored after 7 days without a visit; the cookie from the server stays.
-      await page.evaluate(() => localStorage.clear());
-      await page.goto(`${site.url}/later.html`);
-      await ready(page);
-      expect(await anonymousIdOf(page)).toBe(anonymousId);
-      await page.evaluate(() => (window as unknown as WithTally).tally.flush());
-      expect(await stored(anonymousId, 3)).toEqual(['page /', 'page /later.html', 'track Buy Clicked']);
-    } finally {
-      await context.close();
-      await site.close();
-      await collector.close();
-    }
+    // Safari wipes what scripts stored after 7 days without a visit; the cookie from the server stays.
+    await page.evaluate(() => localStorage.clear());
+    await page.goto(`${site.url}/later.html`);
+    await ready(page);
+    expect(await anonymousIdOf(page)).toBe(anonymousId);
+    await page.evaluate(() => (window as unknown as WithTally).tally.flush());
+    expect(await stored(anonymousId, 3)).toEqual(['page /', 'page /later.html', 'track Buy Clicked']);
   }, 120_000);
 
   it('a link that leaves the page while the collector does not answer: the click is stored and the next page sends it once the collector is back', async () => {
-    const collector = await startCollector(database, { sources, trackerScript: tally, trackerScriptName: 'p.js' });
+    const collector = closeAfter(await startCollector(suite.database, { sources, trackerScript: suite.files['tally.js']!, trackerScriptName: 'p.js' }));
     let mode: ProxyMode = { port: collector.port, hold: true };
-    const site = await startSite({ '/': html, '/blank.html': '<!doctype html><title>Blank</title>' }, () => mode, ['/next.html']);
-    const context = await browser.newContext();
-    try {
-      const page = await context.newPage();
-      await page.goto(site.url);
-      await ready(page);
-      const anonymousId = await anonymousIdOf(page);
-      const queued = (tab = page) => tab.evaluate(() => Object.entries(localStorage).some(([k, v]) => k.startsWith('tally_queue.') && v.includes('"Left"')));
-      // The click's request goes out and is not answered; while the next page is on its way, the click is already stored.
-      await page.click('#leave', { noWaitAfter: true });
-      await vi.waitFor(() => expect(site.seen).toEqual(expect.arrayContaining(['POST /t/v1/batch', 'GET /next.html'])), { timeout: 10_000 });
-      // Read from another tab of the site (a page without the tracker): the leaving one is busy navigating.
-      const other = await context.newPage();
-      await other.goto(`${site.url}/blank.html`);
-      await vi.waitFor(async () => expect(await queued(other)).toBe(true), { timeout: 5_000 });
-      await other.close();
-      site.answerSlowPages();
-      await page.waitForURL('**/next.html');
-      await ready(page);
-      // The next page found it there, and sends it (its request is held too).
-      expect(await queued()).toBe(true);
-      mode = { port: collector.port };
-      site.dropHeld();
-      expect(await stored(anonymousId, 2)).toEqual(['page /', 'track Left']);
-      await page.close({ runBeforeUnload: true });
-      expect(await stored(anonymousId, 3)).toEqual(['page /', 'page /next.html', 'track Left']);
-    } finally {
-      await context.close();
-      await site.close();
-      await collector.close();
-    }
+    const site = closeAfter(await startSite({ '/': html, '/blank.html': '<!doctype html><title>Blank</title>' }, () => mode, ['/next.html']));
+    const context = closeAfter(await suite.browser.newContext());
+    const page = await context.newPage();
+    await page.goto(site.url);
+    await ready(page);
+    const anonymousId = await anonymousIdOf(page);
+    const queued = (tab = page) => tab.evaluate(() => Object.entries(localStorage).some(([k, v]) => k.startsWith('tally_queue.') && v.includes('"Left"')));
+    // The click's request goes out and is not answered; while the next page is on its way, the click is already stored.
+    await page.click('#leave', { noWaitAfter: true });
+    await vi.waitFor(() => expect(site.seen).toEqual(expect.arrayContaining(['POST /t/v1/batch', 'GET /next.html'])), { timeout: 10_000 });
+    // Read from another tab of the site (a page without the tracker): the leaving one is busy navigating.
+    const other = await context.newPage();
+    await other.goto(`${site.url}/blank.html`);
+    await vi.waitFor(async () => expect(await queued(other)).toBe(true), { timeout: 5_000 });
+    await other.close();
+    site.answerSlowPages();
+    await page.waitForURL('**/next.html');
+    await ready(page);
+    // The next page found it there, and sends it (its request is held too).
+    expect(await queued()).toBe(true);
+    mode = { port: collector.port };
+    site.dropHeld();
+    expect(await stored(anonymousId, 2)).toEqual(['page /', 'track Left']);
+    await page.close({ runBeforeUnload: true });
+    expect(await stored(anonymousId, 3)).toEqual(['page /', 'page /next.html', 'track Left']);
   }, 120_000);
 
   it('the README’s Vite recipe: the dev server’s proxy passes the tracker, the events and the server’s cookie', async () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     // The recipe as documented, the collector's address aside.
     expect(readme).toContain(`proxy: { '/t/': { target: 'http://127.0.0.1:3000', rewrite: (path) => path.replace(/^\\/t/, ''), xfwd: true } },`);
-    const collector = await startCollector(database, { sources, trackerScript: tally, trackerScriptName: 'p.js' });
+    const collector = closeAfter(await startCollector(suite.database, { sources, trackerScript: suite.files['tally.js']!, trackerScriptName: 'p.js' }));
     const root = mkdtempSync(join(tmpdir(), 'tally-vite-'));
+    closeAfter({ close: () => rmSync(root, { recursive: true, force: true }) });
     writeFileSync(join(root, 'index.html'), html);
-    const vite = await createViteServer({
+    const vite = closeAfter(await createViteServer({
       root,
       configFile: false,
       logLevel: 'silent',
@@ -137,25 +113,18 @@ describe(`the first-party set-up in Chromium against the collector on ${testEngi
         port: 0,
         proxy: { '/t/': { target: `http://127.0.0.1:${collector.port}`, rewrite: (path) => path.replace(/^\/t/, ''), xfwd: true } },
       },
-    });
+    }));
     await vite.listen();
-    const context = await browser.newContext();
-    try {
-      const url = vite.resolvedUrls!.local[0]!;
-      const page = await context.newPage();
-      await page.goto(url);
-      await ready(page);
-      const anonymousId = await anonymousIdOf(page);
-      await page.click('#buy');
-      await page.evaluate(() => (window as unknown as WithTally).tally.flush());
-      expect(await stored(anonymousId, 2)).toEqual(['page /', 'track Buy Clicked']);
-      const cookie = () => context.cookies(url).then((all) => all.find((c) => c.name == 'tally_aid'));
-      await vi.waitFor(async () => expect((await cookie())?.expires).toBeGreaterThan(Date.now() / 1000 + ANONYMOUS_ID_COOKIE_MAX_AGE - 86_400), { timeout: 10_000 });
-    } finally {
-      await context.close();
-      await vite.close();
-      await collector.close();
-      rmSync(root, { recursive: true, force: true });
-    }
+    const context = closeAfter(await suite.browser.newContext());
+    const url = vite.resolvedUrls!.local[0]!;
+    const page = await context.newPage();
+    await page.goto(url);
+    await ready(page);
+    const anonymousId = await anonymousIdOf(page);
+    await page.click('#buy');
+    await page.evaluate(() => (window as unknown as WithTally).tally.flush());
+    expect(await stored(anonymousId, 2)).toEqual(['page /', 'track Buy Clicked']);
+    const cookie = () => context.cookies(url).then((all) => all.find((c) => c.name == 'tally_aid'));
+    await vi.waitFor(async () => expect((await cookie())?.expires).toBeGreaterThan(Date.now() / 1000 + ANONYMOUS_ID_COOKIE_MAX_AGE - 86_400), { timeout: 10_000 });
   }, 120_000);
 });

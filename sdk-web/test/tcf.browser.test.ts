@@ -5,12 +5,11 @@
  * choice (analytics purposes only) lets the waiting page view go, and a marketing event is never
  * stored. A later visit applies the CMP's stored decision at once. Events are read from the database.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createTestDatabase, testEngine, type TestDatabase } from '../../collector/test/support/test-database.js';
-import { buildInMemory } from './build.js';
-import { CHROMIUM, CHROMIUM_ARGS, startCollector, startSite } from './first-party-site.js';
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { describe, expect, it, vi } from 'vitest';
+import { testEngine } from '../../collector/test/support/test-database.js';
+import { browserSuite, closesAfterEach, startCollector, startSite } from './first-party-site.js';
 import { installTcfCmp, type TcfCmpControls } from './tcf-cmp.js';
 
 const WRITE_KEY = 'tcf-suite-write-key';
@@ -22,58 +21,40 @@ type PageWindow = { tally: { user(): { anonymousId: string }; track(e: string, p
 const ready = (page: Page) => page.waitForFunction(() => typeof (window as unknown as { tally?: { user?: unknown } }).tally?.user == 'function');
 
 describe(`the TCF bridge in Chromium against the collector on ${testEngine}`, () => {
-  let browser: Browser;
-  let database: TestDatabase;
-  let files: Record<string, string>;
-
-  beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's Chromium with \`apt-get install -y chromium\``);
-    files = (await buildInMemory(['tally.js', 'tally-tcf.js'])).files;
-    database = await createTestDatabase();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await database?.close();
-  });
+  const suite = browserSuite(['tally.js', 'tally-tcf.js']);
+  const closeAfter = closesAfterEach();
 
   const rows = (anonymousId: string) =>
-    database.db.selectFrom('events').select(['type', 'event', 'context']).where('anonymous_id', '=', anonymousId).orderBy('timestamp').execute();
+    suite.database.db.selectFrom('events').select(['type', 'event', 'context']).where('anonymous_id', '=', anonymousId).orderBy('timestamp').execute();
   const names = async (anonymousId: string) => (await rows(anonymousId)).map((r) => r.event ?? r.type);
 
   it('stores nothing while the CMP asks, then what the visitor’s choice grants; a stored choice applies on the next visit', async () => {
-    const collector = await startCollector(database, { sources, trackerScript: files['tally.js']!, trackerScriptName: 'p.js' });
-    const site = await startSite({ '/': html, '/tally-tcf.js': files['tally-tcf.js']! }, () => ({ port: collector.port }));
-    const context = await browser.newContext();
+    const collector = closeAfter(await startCollector(suite.database, { sources, trackerScript: suite.files['tally.js']!, trackerScriptName: 'p.js' }));
+    const site = closeAfter(await startSite({ '/': html, '/tally-tcf.js': suite.files['tally-tcf.js']! }, () => ({ port: collector.port })));
+    const context = closeAfter(await suite.browser.newContext());
     // The CMP's stub comes first in every page, as the TCF spec asks of a site.
     await context.addInitScript(`(${installTcfCmp.toString()})(window)`);
-    try {
-      const page = await context.newPage();
-      await page.goto(site.url);
-      await ready(page);
-      const anonymousId = await page.evaluate(() => (window as unknown as PageWindow).tally.user().anonymousId);
-      await page.evaluate(() => (window as unknown as PageWindow).__cmp.load(null));
-      await page.click('#buy');
-      await new Promise((r) => setTimeout(r, 1000));
-      expect(await names(anonymousId)).toEqual([]);
+    const page = await context.newPage();
+    await page.goto(site.url);
+    await ready(page);
+    const anonymousId = await page.evaluate(() => (window as unknown as PageWindow).tally.user().anonymousId);
+    await page.evaluate(() => (window as unknown as PageWindow).__cmp.load(null));
+    await page.click('#buy');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await names(anonymousId)).toEqual([]);
 
-      await page.evaluate((c) => (window as unknown as PageWindow).__cmp.choose(c), ANALYTICS);
-      await page.evaluate(() => (window as unknown as PageWindow).tally.track('Ad Seen', {}, { category: 'marketing' }));
-      await vi.waitFor(async () => expect((await names(anonymousId)).sort()).toEqual(['Buy Clicked', 'Consent Updated', 'page']), { timeout: 15_000 });
-      const stored = await rows(anonymousId);
-      for (const r of stored) expect(r.context).toMatchObject({ consent: { categoryPreferences: { analytics: true, marketing: false } } });
+    await page.evaluate((c) => (window as unknown as PageWindow).__cmp.choose(c), ANALYTICS);
+    await page.evaluate(() => (window as unknown as PageWindow).tally.track('Ad Seen', {}, { category: 'marketing' }));
+    await vi.waitFor(async () => expect((await names(anonymousId)).sort()).toEqual(['Buy Clicked', 'Consent Updated', 'page']), { timeout: 15_000 });
+    const stored = await rows(anonymousId);
+    for (const r of stored) expect(r.context).toMatchObject({ consent: { categoryPreferences: { analytics: true, marketing: false } } });
 
-      // The next visit: the CMP loads with the decision it stored, and the page view goes at once.
-      await page.goto(site.url);
-      await ready(page);
-      await page.evaluate((c) => (window as unknown as PageWindow).__cmp.load(c), ANALYTICS);
-      await vi.waitFor(async () => expect((await names(anonymousId)).filter((n) => n == 'page')).toHaveLength(2), { timeout: 15_000 });
-      await new Promise((r) => setTimeout(r, 1000));
-      expect((await names(anonymousId)).sort()).toEqual(['Buy Clicked', 'Consent Updated', 'page', 'page']);
-    } finally {
-      await context.close();
-      await site.close();
-      await collector.close();
-    }
+    // The next visit: the CMP loads with the decision it stored, and the page view goes at once.
+    await page.goto(site.url);
+    await ready(page);
+    await page.evaluate((c) => (window as unknown as PageWindow).__cmp.load(c), ANALYTICS);
+    await vi.waitFor(async () => expect((await names(anonymousId)).filter((n) => n == 'page')).toHaveLength(2), { timeout: 15_000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await names(anonymousId)).sort()).toEqual(['Buy Clicked', 'Consent Updated', 'page', 'page']);
   }, 120_000);
 });
