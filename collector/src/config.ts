@@ -26,7 +26,7 @@ export const Source = z.object({
   identitySecret: z.string().min(16, 'expected at least 16 characters').optional(),
   /**
    * Whether the collector sets the anonymousId cookie (`tally_aid`) from the server when it is reached
-   * under the site's own origin (see `ingest/anonymous-id-cookie.ts`); absent: `TALLY_ANONYMOUS_ID_COOKIE`.
+   * under the site's own origin (see `anonymous-id-cookie.ts`); absent: `TALLY_ANONYMOUS_ID_COOKIE`.
    */
   anonymousIdCookie: z.boolean().optional(),
   /** How much of its refused events the source may make us store per UTC day (see `ingest/rejections.ts`). */
