@@ -15,7 +15,7 @@ import { createServer as createViteServer } from 'vite';
 import { describe, expect, it, vi } from 'vitest';
 import { ANONYMOUS_ID_COOKIE_MAX_AGE } from '../../collector/src/anonymous-id-cookie.js';
 import { testEngine } from '../../collector/test/support/test-database.js';
-import { browserSuite, closesAfterEach, startCollector, startSite, type ProxyMode } from './first-party-site.js';
+import { browserSuite, closesAfterEach, startCollector, startSite, type ProxyMode } from './browser-suite.js';
 
 const WRITE_KEY = 'first-party-write-key';
 const html = readFileSync(new URL('./fixtures/first-party.html', import.meta.url), 'utf8').replaceAll('__WRITE_KEY__', WRITE_KEY);

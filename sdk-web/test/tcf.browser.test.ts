@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { describe, expect, it, vi } from 'vitest';
 import { testEngine } from '../../collector/test/support/test-database.js';
-import { browserSuite, closesAfterEach, startCollector, startSite } from './first-party-site.js';
+import { browserSuite, closesAfterEach, startCollector, startSite } from './browser-suite.js';
 import { installTcfCmp, type TcfCmpControls } from './tcf-cmp.js';
 
 const WRITE_KEY = 'tcf-suite-write-key';

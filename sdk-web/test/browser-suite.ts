@@ -1,7 +1,8 @@
 /**
- * For the browser suites of the first-party set-up: the collector on a port of its own, and a
- * site that serves its pages and passes everything under `/t/` to the collector with the prefix
- * cut off — the reverse proxy of the README's recipes, in a few lines of Node.
+ * Fixtures of the browser suites: Debian's Chromium, the builds, a test database, the collector
+ * on a port of its own, and a site that serves its pages and passes everything under `/t/` to
+ * the collector with the prefix cut off — the reverse proxy of the README's recipes, in a few
+ * lines of Node.
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
