@@ -65,7 +65,7 @@ export function bridgeTcf(tally: ConsentTarget, o: TcfOptions = {}, w: { __tcfap
     const api = w.__tcfapi;
     if (stopped || typeof api != 'function') return;
     api('addEventListener', 2, (tcData, success) => {
-      if (!success || !tcData) return;
+      if (stopped || !success || !tcData) return;
       listenerId ??= tcData.listenerId;
       const p = tcfPreferences(tcData, o);
       if (p) applyPreferences(tally, p, last);
