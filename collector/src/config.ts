@@ -24,6 +24,11 @@ export const Source = z.object({
   kind: z.enum(['client', 'server']).default('client'),
   /** With it, a userId counts only with `context.userHash` = hex HMAC-SHA256 of the userId under this secret. */
   identitySecret: z.string().min(16, 'expected at least 16 characters').optional(),
+  /**
+   * Whether the collector sets the anonymousId cookie (`tally_aid`) from the server when it is reached
+   * under the site's own origin (see `anonymous-id-cookie.ts`); absent: `TALLY_ANONYMOUS_ID_COOKIE`.
+   */
+  anonymousIdCookie: z.boolean().optional(),
   /** How much of its refused events the source may make us store per UTC day (see `ingest/rejections.ts`). */
   rejectedBudget: z
     .object({ rowsPerDay: z.number().int().min(0), bytesPerDay: z.number().int().min(0) })
@@ -94,6 +99,11 @@ const Environment = z.object({
   TALLY_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000, 5_000),
   TALLY_MAX_CONNECTIONS: int(1, 1_000_000, 1_024),
   TALLY_TRACKER_SCRIPT: z.preprocess(unset, z.string().default(DEFAULT_TRACKER_SCRIPT)),
+  TALLY_TRACKER_SCRIPT_NAME: z.preprocess(
+    unset,
+    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\.js$/, 'expected a file name ending in .js, such as "p.js" (letters, digits, ".", "_", "-")').optional(),
+  ),
+  TALLY_ANONYMOUS_ID_COOKIE: z.preprocess(unset, z.enum(['true', 'false'], 'expected true or false').default('false').transform((value) => value === 'true')),
   TALLY_LOG_LEVEL: z.preprocess(unset, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info')),
   TALLY_RETENTION_INTERVAL_MS: int(1_000, 7 * 86_400_000, 3_600_000),
   TALLY_REJECTED_RETENTION_DAYS: int(1, 36_500, 30),
@@ -148,6 +158,10 @@ export interface CollectorConfig extends DatabaseLocation {
   server: ServerLimits;
   /** The browser tracker file served at `/t.js`. */
   trackerScriptPath: string;
+  /** The file name the tracker is served under instead of `t.js` and `tally.js` (`TALLY_TRACKER_SCRIPT_NAME`). */
+  trackerScriptName: string | undefined;
+  /** Whether sources that do not say set the anonymousId cookie from the server (`TALLY_ANONYMOUS_ID_COOKIE`). */
+  anonymousIdCookie: boolean;
   logLevel: Environment['TALLY_LOG_LEVEL'];
   /** Retention schedule from `TALLY_RETENTION_INTERVAL_MS` and `TALLY_REJECTED_RETENTION_DAYS` (see `retention/`). */
   retention: RetentionSettings;
@@ -213,6 +227,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxConnections: e.TALLY_MAX_CONNECTIONS,
     },
     trackerScriptPath: e.TALLY_TRACKER_SCRIPT,
+    trackerScriptName: e.TALLY_TRACKER_SCRIPT_NAME,
+    anonymousIdCookie: e.TALLY_ANONYMOUS_ID_COOKIE,
     logLevel: e.TALLY_LOG_LEVEL,
     retention: { intervalMs: e.TALLY_RETENTION_INTERVAL_MS, rejectedRetentionDays: e.TALLY_REJECTED_RETENTION_DAYS },
   };
