@@ -165,7 +165,7 @@ describe(`the dashboard's panels on ${testEngine}`, () => {
     expect(byUser.body.customerIds).toEqual(byEmail.body.customerIds);
     expect(byPhone.body.customerIds).toEqual(byEmail.body.customerIds);
     const body = byEmail.body;
-    expect(body.profile.rows).toMatchObject([{ user_id: people.ann.userId, email: people.ann.email, name: 'Ann', orders: 1, revenue: 30, devices: 2 }]);
+    expect(body.profile.rows).toMatchObject([{ user_ids: [people.ann.userId], email: people.ann.email, traits: { email: people.ann.email, name: 'Ann' }, events: 8, devices: 2 }]);
     expect(body.identities.rows.map((row: any) => [row.kind, row.value]).sort()).toEqual(
       [['anonymous', people.ann.laptop], ['anonymous', people.ann.phone], ['user', people.ann.userId]].sort(),
     );

@@ -100,12 +100,16 @@ export const SESSIONS_PER_DAY = `select (started_at at time zone 'UTC')::date::t
  group by 1, 2
  order by 1, 3 desc, 2`;
 
-/** Customer 360°: the profile of each customer found. */
-export const CUSTOMER_PROFILE = `select customer_id, user_id, email, name, first_seen, last_seen, sessions, events, orders, revenue,
-       average_order_value, consent, devices, traits, trait_sources
-  from customer_profiles
- where customer_id = any({{customer_ids}}::uuid[])
- order by last_seen desc nulls last`;
+/**
+ * Customer 360°: what Tally holds about each customer found (`customer_transparency`, the
+ * summary the data-rights API gives, which reads only their rows) with their traits.
+ */
+export const CUSTOMER_PROFILE = `select t.customer_id, t.user_ids, c.traits ->> 'email' as email, t.first_seen, t.last_seen, t.identified_at,
+       t.events, t.anonymous_ids as devices, t.consent, c.traits, c.trait_sources
+  from customer_transparency t
+  join customers c on c.id = t.customer_id
+ where t.customer_id = any({{customer_ids}}::uuid[])
+ order by t.last_seen desc nulls last`;
 
 /** Customer 360°: every identity linked to the customers, and which source first sent it. */
 export const CUSTOMER_IDENTITIES = `select kind, value, source_id, customer_id, first_seen_at, last_seen_at

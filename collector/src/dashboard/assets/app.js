@@ -274,7 +274,7 @@ async function showCustomers(search) {
   try {
     const data = await api(`customer?${params({ [search.kind]: search.value })}`);
     const profiles = data.profile.rows.map((row) => el('dl', { class: 'profile' },
-      ['customer_id', 'user_id', 'email', 'name', 'first_seen', 'last_seen', 'sessions', 'events', 'orders', 'revenue', 'average_order_value', 'devices', 'consent']
+      ['customer_id', 'user_ids', 'email', 'first_seen', 'last_seen', 'identified_at', 'events', 'devices', 'consent']
         .map((key) => [el('dt', { text: key }), el('dd', { 'data-field': key, text: formatValue(row[key]) })])));
     const traits = data.profile.rows.map((row) => el('pre', { class: 'scroll', text: JSON.stringify(row.traits, null, 2) }));
     results.replaceChildren(
