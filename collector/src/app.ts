@@ -88,7 +88,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> & { writer: EventWr
   registerMetricsRoute(app, routeDeps);
   app.route('/v1/admin', dataRightsRoutes({ database: deps.database, adminKey: config.adminKey, now: routeDeps.now }));
   if (deps.dashboard) {
-    app.get('/dashboard', (c) => c.redirect('/dashboard/', 301));
+    app.get('/dashboard/', (c) => c.redirect('/dashboard', 301));
     app.route('/dashboard', dashboardRoutes({ database: deps.database, ...deps.dashboard }));
   }
   return Object.assign(app, { writer, metrics });

@@ -16,7 +16,7 @@ function el(tag, attributes = {}, ...children) {
     else if (name === 'text') node.textContent = value;
     else node.setAttribute(name, value === true ? '' : String(value));
   }
-  for (const child of children.flat()) if (child !== undefined && child !== null) node.append(child);
+  for (const child of children.flat(Infinity)) if (child !== undefined && child !== null) node.append(child);
   return node;
 }
 
@@ -311,7 +311,7 @@ async function showQueries(id) {
   const save = async () => {
     try {
       const saved = await api('queries', { method: 'POST', body: { name: name.value, sql: editor.value, chart: chart.value } });
-      const link = `${location.origin}/dashboard/#queries/${saved.id}`;
+      const link = `${location.origin}/dashboard#queries/${saved.id}`;
       message.replaceChildren('Saved. Share it: ', el('a', { href: link, id: 'share-link', text: link }));
       history.replaceState(null, '', `#queries/${saved.id}`);
       await loadList();
