@@ -75,7 +75,7 @@ console.log(`
   shop        ${site.url}/shop/      (script tag)
   SPA         ${site.url}/spa/       (ESM package, client-side routing)
 ${loginLink ? `  dashboard   ${loginLink}
-              (a one-time login link; the funnel of your visit is under Funnel)
+              (a one-time login link: it opens on the checkout funnel of your visit)
 ` : ''}
   Click through the shop, then, in another terminal:
 

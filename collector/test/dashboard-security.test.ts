@@ -74,7 +74,7 @@ describe(`the dashboard's refusals on ${testEngine}`, () => {
     const token = dashboard.sessions.issueLoginToken();
     const first = await app.request(`/dashboard/login/${token}`);
     expect(first.status).toBe(303);
-    expect(first.headers.get('location')).toBe('/dashboard');
+    expect(first.headers.get('location')).toBe('/dashboard#funnel');
     const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0]!;
     expect((await app.request('/dashboard/api/live', { headers: { cookie } })).status).toBe(200);
     const second = await app.request(`/dashboard/login/${token}`);

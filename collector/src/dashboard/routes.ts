@@ -88,7 +88,7 @@ export function dashboardRoutes(deps: DashboardDeps): Hono<DashboardEnv> {
     const session = sessions.redeemLoginToken(c.req.param('token'));
     if (session === undefined) throw new ApiError(401, 'unauthorized', 'this login link was used already or has expired; log in with the password');
     startSession(c, session);
-    return c.redirect('/dashboard', 303);
+    return c.redirect('/dashboard#funnel', 303);
   });
 
   app.use('/api/*', async (c, next) => {

@@ -172,15 +172,18 @@ async function showFunnel() {
   const within = el('select', { id: 'funnel-within' }, ['1 hours', '24 hours', '7 days', '30 days'].map((value) => el('option', { value, text: value.replace('1 hours', '1 hour'), selected: value === '7 days' })));
   const breakdown = el('select', { id: 'funnel-breakdown' }, el('option', { value: '', text: '(none)' }),
     ['utm_source', 'utm_medium', 'utm_campaign', 'device_type', 'browser', 'os', 'source_id'].map((value) => el('option', { value, text: value })));
+  let latest = 0;
   const form = el('form', { onsubmit: async (event) => {
     event.preventDefault();
     const chosen = [...steps.querySelectorAll('select')].map((select) => select.value).filter(Boolean);
+    // Only the latest request draws: an earlier answer arriving late is dropped.
+    const mine = ++latest;
     result.replaceChildren(el('p', { class: 'muted', text: 'Counting…' }));
     try {
       const data = await api(`funnel?${params({ step: chosen, since: since.value, until: until.value, within: within.value, breakdown: breakdown.value })}`);
-      result.replaceChildren(funnelResult(data.funnel, breakdown.value));
+      if (mine === latest) result.replaceChildren(funnelResult(data.funnel, breakdown.value));
     } catch (error) {
-      result.replaceChildren(errorBox(error));
+      if (mine === latest) result.replaceChildren(errorBox(error));
     }
   } },
   steps,
@@ -198,6 +201,8 @@ async function showFunnel() {
     status.textContent = names.length ? 'Choose the steps in order; events in between do not matter.' : 'No track events yet: send some, then come back.';
     const defaults = ['Product Viewed', 'Product Added', 'Checkout Started', 'Order Completed'].filter((name) => names.includes(name));
     for (const name of defaults.length >= 2 ? defaults : names.slice(0, 2)) addStep(name);
+    // The shop's checkout is there: show it at once (the visit just made, for a newcomer).
+    if (defaults.length === 4) form.requestSubmit();
     namesToggle.replaceChildren(el('p', { class: 'muted', text: 'The event names above come from:' }), sqlToggle(namesSql));
   } catch (error) {
     status.replaceChildren(errorBox(error));
