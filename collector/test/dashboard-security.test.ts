@@ -6,16 +6,10 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { testApp } from './support/collector-app.js';
-import { DASHBOARD_PASSWORD, RANGE, seedShop, testDashboard, type TestDashboard } from './support/dashboard-data.js';
+import { DASHBOARD_PASSWORD, logIn, RANGE, seedShop, testDashboard, type TestDashboard } from './support/dashboard-data.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
 type App = ReturnType<typeof testApp>;
-
-async function logIn(app: App, password = DASHBOARD_PASSWORD) {
-  const res = await app.request('/dashboard/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password }) });
-  const body = (await res.json()) as { csrfToken?: string };
-  return { status: res.status, cookie: (res.headers.get('set-cookie') ?? '').split(';')[0]!, csrfToken: body.csrfToken ?? '' };
-}
 
 describe(`the dashboard's refusals on ${testEngine}`, () => {
   let database: TestDatabase;

@@ -5,19 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { testApp } from './support/collector-app.js';
-import { CHECKOUT, DASHBOARD_PASSWORD, RANGE, seedShop, testDashboard, type ShopPeople, type TestDashboard } from './support/dashboard-data.js';
+import { CHECKOUT, DASHBOARD_PASSWORD, logIn, RANGE, seedShop, testDashboard, type ShopPeople, type TestDashboard } from './support/dashboard-data.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
 type App = ReturnType<typeof testApp>;
-
-/** Logs in with the password; the cookie and CSRF token to send with later requests. */
-export async function logIn(app: App): Promise<{ cookie: string; csrfToken: string }> {
-  const res = await app.request('/dashboard/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: DASHBOARD_PASSWORD }) });
-  expect(res.status).toBe(200);
-  const cookie = res.headers.get('set-cookie') ?? '';
-  const { csrfToken } = (await res.json()) as { csrfToken: string };
-  return { cookie: cookie.split(';')[0]!, csrfToken };
-}
 
 describe(`the dashboard's panels on ${testEngine}`, () => {
   let database: TestDatabase;

@@ -4,6 +4,8 @@ import { expect } from 'vitest';
 import { createDashboardReader, DASHBOARD_ROLE, type DashboardReader } from '../../src/dashboard/reader.js';
 import { createDashboardSessions, type DashboardSessions } from '../../src/dashboard/sessions.js';
 import { basic, postJson, shop, testApp, trackEvent } from './collector-app.js';
+
+type App = ReturnType<typeof testApp>;
 import type { TestDatabase } from './test-database.js';
 
 export const DASHBOARD_PASSWORD = 'dashboard-password-for-tests';
@@ -114,4 +116,11 @@ export async function seedShop(database: TestDatabase): Promise<ShopPeople> {
   }
   await app.writer.drain();
   return people;
+}
+
+/** Logs in to the dashboard of `app`: the answer's status, the session cookie to send back and the CSRF token. */
+export async function logIn(app: App, password = DASHBOARD_PASSWORD): Promise<{ status: number; cookie: string; csrfToken: string }> {
+  const res = await app.request('/dashboard/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password }) });
+  const body = (await res.json()) as { csrfToken?: string };
+  return { status: res.status, cookie: (res.headers.get('set-cookie') ?? '').split(';')[0]!, csrfToken: body.csrfToken ?? '' };
 }
