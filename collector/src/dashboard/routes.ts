@@ -31,11 +31,12 @@ export type DashboardEnv = { Variables: { session: DashboardSession } };
 
 const ASSETS = fileURLToPath(new URL('../../src/dashboard/assets/', import.meta.url));
 const UPLOT = dirname(createRequire(import.meta.url).resolve('uplot'));
+const JS = 'text/javascript; charset=utf-8';
+const MODULES = ['app.js', 'page.js', 'charts.js', 'overview.js', 'funnel.js', 'trends.js', 'customers.js', 'queries.js'];
 const FILES: Record<string, { path: string; type: string }> = {
-  'app.js': { path: join(ASSETS, 'app.js'), type: 'text/javascript; charset=utf-8' },
-  'charts.js': { path: join(ASSETS, 'charts.js'), type: 'text/javascript; charset=utf-8' },
+  ...Object.fromEntries(MODULES.map((name) => [name, { path: join(ASSETS, name), type: JS }])),
   'style.css': { path: join(ASSETS, 'style.css'), type: 'text/css; charset=utf-8' },
-  'uplot.js': { path: join(UPLOT, 'uPlot.esm.js'), type: 'text/javascript; charset=utf-8' },
+  'uplot.js': { path: join(UPLOT, 'uPlot.esm.js'), type: JS },
   'uplot.css': { path: join(UPLOT, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
