@@ -285,7 +285,7 @@ function parseEnvironment<S extends z.ZodType<Partial<Environment>>>(env: Record
     const name = String(issue.path[0] ?? 'environment');
     const raw = env[name];
     // Secrets are never echoed back.
-    const shown = raw === undefined || /KEY|TOKEN|URL/.test(name) ? '' : ` (got "${raw}")`;
+    const shown = raw === undefined || /KEY|TOKEN|URL|PASSWORD/.test(name) ? '' : ` (got "${raw}")`;
     throw new ConfigError(`${name}: ${issue.message}${shown}`);
   }
   return result.data as Environment;
