@@ -89,7 +89,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> & { writer: EventWr
   app.route('/v1/admin', dataRightsRoutes({ database: deps.database, adminKey: config.adminKey, now: routeDeps.now }));
   if (deps.dashboard) {
     app.get('/dashboard/', (c) => c.redirect('/dashboard', 301));
-    app.route('/dashboard', dashboardRoutes({ database: deps.database, ...deps.dashboard }));
+    app.route('/dashboard', dashboardRoutes({ database: deps.database, ...deps.dashboard, secureCookie: config.publicUrl?.startsWith('https://') }));
   }
   return Object.assign(app, { writer, metrics });
 }

@@ -18,6 +18,8 @@ export interface DashboardDeps {
   /** Every read of the panels and the SQL editor (the read-only role). */
   reader: DashboardReader;
   sessions: DashboardSessions;
+  /** Mark the session cookie `Secure` even when the request arrived over plain HTTP (TLS ends at a proxy in front). */
+  secureCookie?: boolean | undefined;
 }
 
 export const SESSION_COOKIE = 'tally_dashboard';
@@ -82,13 +84,13 @@ export function dashboardRoutes(deps: DashboardDeps): Hono<DashboardEnv> {
     if (typeof body.password !== 'string') throw badRequest('password: expected the dashboard password or the admin key');
     const session = sessions.logIn(body.password);
     if (session === undefined) throw new ApiError(401, 'unauthorized', 'wrong password');
-    startSession(c, session);
+    startSession(c, session, deps.secureCookie);
     return c.json({ csrfToken: session.csrfToken });
   });
   app.get('/login/:token', (c) => {
     const session = sessions.redeemLoginToken(c.req.param('token'));
     if (session === undefined) throw new ApiError(401, 'unauthorized', 'this login link was used already or has expired; log in with the password');
-    startSession(c, session);
+    startSession(c, session, deps.secureCookie);
     return c.redirect('/dashboard#funnel', 303);
   });
 
@@ -146,12 +148,12 @@ export function dashboardRoutes(deps: DashboardDeps): Hono<DashboardEnv> {
   return app;
 }
 
-function startSession(c: Context, session: DashboardSession): void {
+function startSession(c: Context, session: DashboardSession, secure = false): void {
   setCookie(c, SESSION_COOKIE, session.id, {
     path: '/dashboard',
     httpOnly: true,
     sameSite: 'Strict',
-    secure: new URL(c.req.url).protocol === 'https:',
+    secure: secure || new URL(c.req.url).protocol === 'https:',
     maxAge: Math.max(1, Math.floor((session.expiresAt - Date.now()) / 1000)),
   });
 }
