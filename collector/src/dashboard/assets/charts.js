@@ -12,41 +12,57 @@ addEventListener('resize', () => {
   }
 });
 
+function xs0(labels) {
+  return labels.map((_label, index) => index);
+}
+
 function widthOf(element) {
   return Math.max(260, element.clientWidth || 600);
 }
 
 /**
- * Draws a chart into `container`: `x` is a list of labels (dates as YYYY-MM-DD or any text),
- * `series` a list of { label, values } of the same length.
+ * Draws a chart into `container`: `x` is a list of labels (days as YYYY-MM-DD, or any text),
+ * one per point, evenly spaced; `series` a list of { label, values } of the same length.
  */
 export function drawChart(container, { kind = 'line', x, series, title }) {
   container.textContent = '';
-  const dates = x.every((value) => /^\d{4}-\d{2}-\d{2}/.test(String(value)));
-  const xs = dates ? x.map((value) => Date.parse(String(value).slice(0, 10) + 'T00:00:00Z') / 1000) : x.map((_value, index) => index);
+  const labels = x.map((value) => String(value ?? ''));
+  const numbers = series.map((one) => one.values.map((value) => (value === null || value === undefined ? null : Number(value))));
+  // Several bar series are stacked (each drawn to the running total, the tallest first, so
+  // none hides another); the legend still shows each series' own value.
+  const stacked = kind === 'bar' && series.length > 1;
+  const drawn = stacked ? numbers.map((_values, k) => xs0(labels).map((i) => numbers.slice(0, k + 1).reduce((sum, values) => sum + (values[i] ?? 0), 0))) : numbers;
+  const order = stacked ? series.map((_one, k) => k).reverse() : series.map((_one, k) => k);
+  const xs = xs0(labels);
   const bars = kind === 'bar' ? uPlot.paths.bars({ size: [Math.min(0.9, 0.7 / Math.max(1, series.length) + 0.2), 80] }) : undefined;
   const options = {
     title,
     width: widthOf(container),
     height: 260,
-    scales: { x: { time: dates } },
+    scales: {
+      x: { time: false, range: () => [-0.5, Math.max(0.5, labels.length - 0.5)] },
+      // From zero: a bar or a count read from a cut axis misleads.
+      y: { range: (_u, min, max) => [Math.min(0, min ?? 0), (max ?? 0) > 0 ? max * 1.05 : 1] },
+    },
     axes: [
-      dates ? { stroke: '#1a1a1a' } : { stroke: '#1a1a1a', values: (_u, ticks) => ticks.map((tick) => (Number.isInteger(tick) ? String(x[tick] ?? '') : '')) },
+      { stroke: '#1a1a1a', space: 70, incrs: [1, 2, 5, 7, 10, 14, 20, 30, 50, 100, 200, 500, 1000],
+        values: (_u, ticks) => ticks.map((tick) => (Number.isInteger(tick) ? labels[tick] ?? '' : '')) },
       { stroke: '#1a1a1a' },
     ],
     series: [
-      { label: dates ? 'day' : 'x', value: dates ? undefined : (_u, index) => (index == null ? '' : String(x[index] ?? '')) },
-      ...series.map((one, index) => ({
-        label: one.label,
+      { label: 'x', value: (_u, index) => (index == null ? '' : labels[index] ?? '') },
+      ...order.map((index) => ({
+        label: series[index].label,
         stroke: COLOURS[index % COLOURS.length],
         width: 2,
-        fill: kind === 'bar' ? COLOURS[index % COLOURS.length] + 'cc' : undefined,
+        fill: kind === 'bar' ? COLOURS[index % COLOURS.length] : undefined,
         paths: bars,
         points: { show: kind === 'line' && xs.length < 60 },
+        value: (_u, _value, _seriesIndex, at) => (at == null || numbers[index][at] == null ? '--' : String(numbers[index][at])),
       })),
     ],
   };
-  const chart = new uPlot(options, [xs, ...series.map((one) => one.values.map((value) => (value === null || value === undefined ? null : Number(value))))], container);
+  const chart = new uPlot(options, [xs, ...order.map((index) => drawn[index])], container);
   charts.add(chart);
   return chart;
 }
