@@ -111,7 +111,7 @@ describe(`app sessions on ${testEngine}`, () => {
     expect(await asAnalyst()).toBe(4);
 
     // Later migrations come back up with it.
-    expect((await migrateToLatest(db))[0]).toBe('20261202T1200-app-sessions');
+    expect(await migrateToLatest(db)).toContain('20261202T1200-app-sessions');
     expect(await columns('sessions')).toEqual(expect.arrayContaining(['screenviews', 'landing_screen']));
     expect(await columns('analyst_sessions')).toEqual(expect.arrayContaining(['screenviews', 'landing_screen']));
     expect(await asAnalyst()).toBe(4);
