@@ -37,13 +37,15 @@ export function parseRange(since: string | undefined, until: string | undefined)
 /** The overview: totals with the previous range beside them, revenue per currency, top pages, referrers and UTM sources. */
 export async function overview(reader: DashboardReader, range: { since: Date; until: Date }) {
   const values = { ...range, previous_since: new Date(range.since.getTime() - (range.until.getTime() - range.since.getTime())) };
-  return {
-    totals: await runPanel(reader, queries.OVERVIEW_TOTALS, values),
-    revenue: await runPanel(reader, queries.OVERVIEW_REVENUE, values),
-    pages: await runPanel(reader, queries.TOP_PAGES, range),
-    referrers: await runPanel(reader, queries.TOP_REFERRERS, range),
-    utmSources: await runPanel(reader, queries.TOP_UTM_SOURCES, range),
-  };
+  // Side by side on Postgres (the dashboard's pool has two connections); one after another on the embedded engine.
+  const [totals, revenue, pages, referrers, utmSources] = await Promise.all([
+    runPanel(reader, queries.OVERVIEW_TOTALS, values),
+    runPanel(reader, queries.OVERVIEW_REVENUE, values),
+    runPanel(reader, queries.TOP_PAGES, range),
+    runPanel(reader, queries.TOP_REFERRERS, range),
+    runPanel(reader, queries.TOP_UTM_SOURCES, range),
+  ]);
+  return { totals, revenue, pages, referrers, utmSources };
 }
 
 /** The funnel: steps (2–10 event names), a range, a window such as `7 days`, an optional breakdown column. */
@@ -65,11 +67,12 @@ export async function funnel(
 
 /** Trends per UTC day: active customers, events by name, sessions by source. */
 export async function trends(reader: DashboardReader, range: { since: Date; until: Date }) {
-  return {
-    dailyActive: await runPanel(reader, queries.DAILY_ACTIVE_CUSTOMERS, range),
-    eventsPerDay: await runPanel(reader, queries.EVENTS_PER_DAY, range),
-    sessionsPerDay: await runPanel(reader, queries.SESSIONS_PER_DAY, range),
-  };
+  const [dailyActive, eventsPerDay, sessionsPerDay] = await Promise.all([
+    runPanel(reader, queries.DAILY_ACTIVE_CUSTOMERS, range),
+    runPanel(reader, queries.EVENTS_PER_DAY, range),
+    runPanel(reader, queries.SESSIONS_PER_DAY, range),
+  ]);
+  return { dailyActive, eventsPerDay, sessionsPerDay };
 }
 
 /**
