@@ -118,6 +118,14 @@ describe(`the dashboard's panels on ${testEngine}`, () => {
     ]);
   });
 
+  test('funnel: a step name with quotes is a name like any other, not SQL', async () => {
+    const steps = ["Product Viewed", "x'); delete from events; --"].map((step) => `step=${encodeURIComponent(step)}`).join('&');
+    const { status, body } = await get(`funnel?${steps}&${range}&within=7%20days`);
+    expect(status).toBe(200);
+    expect(body.funnel.rows.map((row: any) => [row.event, row.customers])).toEqual([['Product Viewed', 3], ["x'); delete from events; --", 0]]);
+    expect((await get(`overview?${range}`)).body.totals.rows[0].events).toBe(14);
+  });
+
   test('funnel: bad input is a 400 that names the field', async () => {
     expect(await get(`funnel?step=A&${range}&within=7%20days`)).toMatchObject({ status: 400, body: { error: { message: /steps: expected 2 to 10/ } } });
     expect(await get(`funnel?step=A&step=B&${range}&within=forever`)).toMatchObject({ status: 400, body: { error: { message: /within:/ } } });
