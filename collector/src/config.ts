@@ -107,6 +107,9 @@ const Environment = z.object({
   TALLY_LOG_LEVEL: z.preprocess(unset, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info')),
   TALLY_RETENTION_INTERVAL_MS: int(1_000, 7 * 86_400_000, 3_600_000),
   TALLY_REJECTED_RETENTION_DAYS: int(1, 36_500, 30),
+  TALLY_DASHBOARD: z.preprocess(unset, z.enum(['on', 'off'], { error: 'expected "on" or "off"' }).default('off')),
+  TALLY_DASHBOARD_PASSWORD: secret(12),
+  TALLY_DASHBOARD_DATABASE_URL: z.preprocess(unset, z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// connection string').optional()),
 });
 type Environment = z.infer<typeof Environment>;
 
@@ -126,6 +129,17 @@ export interface ServerLimits {
   keepAliveTimeoutMs: number;
   /** Open connections at most; more are closed as they arrive. */
   maxConnections: number;
+}
+
+/** The dashboard at `/dashboard` (see `dashboard/`), when `TALLY_DASHBOARD=on`. */
+export interface DashboardConfig {
+  /** A password that opens the dashboard (12 characters or more); the admin key opens it too. */
+  password: string | undefined;
+  /**
+   * On Postgres, a login role that is a member of `tally_dashboard` (read-only) and nothing
+   * more: every dashboard query runs on connections of this role. Required with `DATABASE_URL`.
+   */
+  databaseUrl: string | undefined;
 }
 
 /** Where a command-line tool finds the database. */
@@ -167,6 +181,8 @@ export interface CollectorConfig extends DatabaseLocation {
   retention: RetentionSettings;
   /** True when no source was configured and the development source is in use. */
   usingDevelopmentSource: boolean;
+  /** The dashboard's settings; absent (the default) → `/dashboard` answers 404. */
+  dashboard: DashboardConfig | undefined;
 }
 
 /** The source used when none is configured, so that `pnpm start` works out of the box. */
@@ -200,6 +216,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.TALLY_HEADERS_TIMEOUT_MS > e.TALLY_REQUEST_TIMEOUT_MS) {
     throw new ConfigError('TALLY_HEADERS_TIMEOUT_MS: must not be longer than TALLY_REQUEST_TIMEOUT_MS');
   }
+  const dashboard = loadDashboard(e);
   const bucket = (ratePerSecond: number, burst: number): BucketRate | false =>
     ratePerSecond > 0 ? { ratePerSecond, burst: Math.max(1, burst || ratePerSecond * 2) } : false;
   return {
@@ -231,7 +248,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     anonymousIdCookie: e.TALLY_ANONYMOUS_ID_COOKIE,
     logLevel: e.TALLY_LOG_LEVEL,
     retention: { intervalMs: e.TALLY_RETENTION_INTERVAL_MS, rejectedRetentionDays: e.TALLY_REJECTED_RETENTION_DAYS },
+    dashboard,
   };
+}
+
+function loadDashboard(e: Environment): DashboardConfig | undefined {
+  if (e.TALLY_DASHBOARD === 'off') return undefined;
+  if (e.TALLY_DASHBOARD_PASSWORD === undefined && e.TALLY_ADMIN_KEY === undefined) {
+    throw new ConfigError('TALLY_DASHBOARD: "on" needs TALLY_DASHBOARD_PASSWORD or TALLY_ADMIN_KEY to log in with');
+  }
+  if (e.DATABASE_URL !== undefined && e.TALLY_DASHBOARD_DATABASE_URL === undefined) {
+    throw new ConfigError(
+      'TALLY_DASHBOARD_DATABASE_URL: required with DATABASE_URL when TALLY_DASHBOARD is "on": a login role that is a member of tally_dashboard (see collector/README.md)',
+    );
+  }
+  return { password: e.TALLY_DASHBOARD_PASSWORD, databaseUrl: e.TALLY_DASHBOARD_DATABASE_URL };
 }
 
 /**
@@ -270,7 +301,7 @@ function parseEnvironment<S extends z.ZodType<Partial<Environment>>>(env: Record
     const name = String(issue.path[0] ?? 'environment');
     const raw = env[name];
     // Secrets are never echoed back.
-    const shown = raw === undefined || /KEY|TOKEN|URL/.test(name) ? '' : ` (got "${raw}")`;
+    const shown = raw === undefined || /KEY|TOKEN|URL|PASSWORD/.test(name) ? '' : ` (got "${raw}")`;
     throw new ConfigError(`${name}: ${issue.message}${shown}`);
   }
   return result.data as Environment;

@@ -10,6 +10,7 @@ import * as roles from './20261201T1100-roles.js';
 import * as workspaceIdentities from './20261201T1200-workspace-identities.js';
 import * as funnelCampaignBreakdown from './20261202T0800-funnel-campaign-breakdown.js';
 import * as appSessions from './20261202T1200-app-sessions.js';
+import * as dashboard from './20261202T1300-dashboard.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '20261201T1200-workspace-identities': workspaceIdentities,
   '20261202T0800-funnel-campaign-breakdown': funnelCampaignBreakdown,
   '20261202T1200-app-sessions': appSessions,
+  '20261202T1300-dashboard': dashboard,
 };
