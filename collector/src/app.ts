@@ -1,12 +1,14 @@
 import { Hono, type Context } from 'hono';
 import type { AppConfig, CollectorEnv, RouteDeps } from './app-context.js';
 import type { Database } from './db/database.js';
+import { DEFAULT_IMPORT_SETTINGS } from './config.js';
 import { ApiError, onError } from './errors.js';
 import type { EventWriter } from './ingest/group-commit-writer.js';
 import { requestLog, silentLogger, type Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { rateLimit, type RateLimitOptions } from './rate-limit/index.js';
 import { clientAddress, peerAddress } from './request-identity.js';
+import { customerImportRoutes } from './routes/customer-import.js';
 import { dataRightsRoutes } from './routes/data-rights.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerIngestRoutes } from './routes/ingest.js';
@@ -82,5 +84,9 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> & { writer: EventWr
   registerHealthRoutes(app, routeDeps);
   registerMetricsRoute(app, routeDeps);
   app.route('/v1/admin', dataRightsRoutes({ database: deps.database, adminKey: config.adminKey, now: routeDeps.now }));
+  app.route(
+    '/v1/admin',
+    customerImportRoutes({ database: deps.database, adminKey: config.adminKey, settings: config.customerImport ?? DEFAULT_IMPORT_SETTINGS, now: routeDeps.now }),
+  );
   return Object.assign(app, { writer, metrics });
 }

@@ -232,8 +232,9 @@ const TRAIT_REPLACES = sql`coalesce(
  * Creates the new customers and merges traits into the known ones, per key as `compareTraits`
  * says (also against values written by earlier batches), recording which source set each.
  * Rows go in id order so that two batches updating the same customers lock them in the same order.
+ * Customer imports write their customers with it too (`db/import-store.ts`).
  */
-function upsertCustomers(customers: readonly CustomerPatch[]): RawBuilder<unknown> {
+export function upsertCustomers(customers: readonly CustomerPatch[]): RawBuilder<unknown> {
   return sql`
     insert into customers as c (id, traits, trait_timestamps, trait_sources, first_seen_at, last_seen_at, identified_at)
     select id, traits, trait_timestamps, trait_sources, first_seen_at, last_seen_at, identified_at

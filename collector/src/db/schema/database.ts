@@ -1,5 +1,6 @@
 import type { EventMessagesTable, EventsTable } from './events.js';
 import type { IdentityTables } from './identity.js';
+import type { ImportRecordsTable } from './import.js';
 import type { MarketingTables } from './marketing.js';
 import type { ConsentChangesView, ConsentRefusalsTable, RejectedEventsTable, RejectedEventUsageTable } from './rejected-events.js';
 
@@ -11,4 +12,5 @@ export interface Database extends IdentityTables, MarketingTables {
   consent_refusals: ConsentRefusalsTable;
   rejected_event_usage: RejectedEventUsageTable;
   consent_changes: ConsentChangesView;
+  import_records: ImportRecordsTable;
 }
