@@ -160,3 +160,17 @@ describe('the review queue', () => {
     expect((await queued()).map((record) => record.id)).not.toContain(listed[0]!.id);
   });
 });
+
+describe('forgetting a person', () => {
+  test('deletes what was imported of them from import_records, with their customer', async () => {
+    const [ann] = await customerOfEmail('ann@example.com');
+    const before = await sql<{ n: number }>`
+      select count(*)::integer as n from import_records where customer_id = ${ann!.id} or candidate_customer_id = ${ann!.id}`.execute(database.db);
+    expect(before.rows[0]!.n).toBeGreaterThan(0);
+    const response = await postJson(app, '/v1/admin/people/forget', { email: 'ann@example.com' }, admin);
+    expect(response.status).toBe(200);
+    const after = await sql<{ n: number }>`
+      select count(*)::integer as n from import_records where customer_id = ${ann!.id} or candidate_customer_id = ${ann!.id}`.execute(database.db);
+    expect(after.rows[0]!.n).toBe(0);
+  });
+});

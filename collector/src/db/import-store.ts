@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { GRAPH_LOCK, IDENTITY_LOCK_SLOTS } from '../identity/graph-lock.js';
 import { upsertCustomers } from '../identity/stitch.js';
 import type { CustomerPatch } from '../identity/stitch-plan.js';
@@ -6,7 +6,7 @@ import { insertEvents } from '../ingest/group-commit-writer.js';
 import type { EventRecord } from '../ingest/records.js';
 import { sqlArray } from '../privacy/person.js';
 import type { Database } from './schema/database.js';
-import type { ImportStatus, MatchRule } from './schema/import.js';
+import type { ImportRecordsTable, MatchRule } from './schema/import.js';
 
 // The SQL of customer imports (see `import/`). A chunk of records is matched and written in
 // one transaction: `lockAndReadUserIds` (identity locks as stitching takes them, and the
@@ -91,19 +91,10 @@ export interface ImportedIdentity {
 }
 
 /** One row of `import_records` as an import writes it (a new record, or a queued one decided). */
-export interface ImportRecordWrite {
-  fingerprint: string;
-  import_id: string;
-  line: number;
-  status: ImportStatus;
-  customer_id: string | null;
-  candidate_customer_id: string | null;
-  rule: MatchRule | null;
-  confidence: number | null;
-  evidence: object | null;
-  record: object | null;
-  decided_by: string | null;
-}
+export type ImportRecordWrite = Pick<
+  Selectable<ImportRecordsTable>,
+  'fingerprint' | 'import_id' | 'line' | 'status' | 'customer_id' | 'candidate_customer_id' | 'rule' | 'decided_by'
+> & { confidence: number | null; evidence: object | null; record: object | null };
 
 /** Everything a chunk of records (or one reviewed record) writes. */
 export interface ImportWrite {

@@ -1,11 +1,11 @@
-import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
+import { operatorLogin, runCommandLine } from '../command-line.js';
 import { createDatabase } from '../db/database.js';
 import { importCommand } from './command.js';
 
-// `pnpm --filter @tally/collector import customers.csv [--dry-run] [--threshold 0.9] [--country GB]`
-// (or `tally import …`), and `… import review list|accept <id>|reject <id>`, on the database
-// named by DATABASE_URL (else the embedded one in TALLY_DATA_DIR, default .tally-data where
+// `pnpm --filter @tally/collector run import customers.csv [--dry-run] [--threshold 0.9] [--country GB]`
+// (`run`: `pnpm import` is pnpm's own command) or `tally import …`, and `… import review
+// list|accept <id>|reject <id>`, on the database named by DATABASE_URL (else the embedded one in TALLY_DATA_DIR, default .tally-data where
 // pnpm was run). See `command.ts` for the usage.
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
@@ -22,25 +22,11 @@ async function main(): Promise<number> {
       cwd,
       stdout: (text) => console.log(text),
       stderr: (text) => console.error(text),
-      actor: safeLogin(),
+      actor: operatorLogin(),
     });
   } finally {
     await database.close();
   }
 }
 
-function safeLogin(): string | undefined {
-  try {
-    return userInfo().username;
-  } catch {
-    return undefined;
-  }
-}
-
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(`import failed: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  },
-);
+runCommandLine('import', main);
