@@ -74,6 +74,18 @@ export async function findCandidateCustomers(trx: Kysely<Database>, lookup: Cand
   return rows;
 }
 
+/**
+ * Locks the existing customers records are about to be merged into (in id order, as
+ * stitching locks customers) until the end of the transaction, and returns those that still
+ * exist: a customer merged away by a concurrent identify between the look-up and now is gone.
+ */
+export async function lockCustomers(trx: Kysely<Database>, customerIds: readonly string[]): Promise<Set<string>> {
+  if (customerIds.length === 0) return new Set();
+  const { rows } = await sql<{ id: string }>`
+    select id from customers where id = any(${sqlArray([...customerIds].sort(), 'uuid')}) order by id for update`.execute(trx);
+  return new Set(rows.map((row) => row.id));
+}
+
 /** The fingerprints of these that an import already applied or queued. */
 export async function importedFingerprints(trx: Kysely<Database>, fingerprints: readonly string[]): Promise<Set<string>> {
   const { rows } = await sql<{ fingerprint: string }>`

@@ -6,6 +6,7 @@ import {
   findCandidateCustomers,
   importedFingerprints,
   lockAndReadUserIds,
+  lockCustomers,
   writeImportChunk,
 } from '../db/import-store.js';
 import type { Database } from '../db/schema/database.js';
@@ -64,6 +65,14 @@ export class ImportAbortedError extends Error {
 }
 
 const DRY_RUN = Symbol('dry run');
+
+/** A customer a record matched was merged away by a concurrent identify before the record was written; the record is matched again. */
+class CandidateGoneError extends Error {
+  override name = 'CandidateGoneError';
+  constructor() {
+    super('a customer the records matched was merged into another meanwhile');
+  }
+}
 
 /**
  * Imports customer records (docs/design.md §3 rule 9): each row is read as a record
@@ -198,6 +207,11 @@ async function writeChunk(context: ChunkContext, records: CustomerRecord[]): Pro
           tally.queued[decision.rule]++;
         }
       }
+      // The customers merged into must still exist when written (a concurrent identify may have
+      // merged one away since it was read); then nobody can merge them away until this commits.
+      const targets = [...new Set(placements.flatMap((p) => (p.status === 'merged' ? [p.customerId!] : [])))];
+      const present = await lockCustomers(trx, targets);
+      if (present.size !== targets.length) throw new CandidateGoneError();
       const write = buildWrite(placements, { importId: report.importId, source: context.source, importedAt: context.importedAt, decidedBy: null });
       const { eventsStored } = await writeImportChunk(trx, write);
       tally.ordersStored += eventsStored;
