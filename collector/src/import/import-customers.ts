@@ -209,9 +209,10 @@ async function writeChunk(context: ChunkContext, records: CustomerRecord[]): Pro
       }
       // The customers merged into must still exist when written (a concurrent identify may have
       // merged one away since it was read); then nobody can merge them away until this commits.
-      const targets = [...new Set(placements.flatMap((p) => (p.status === 'merged' ? [p.customerId!] : [])))];
-      const present = await lockCustomers(trx, targets);
-      if (present.size !== targets.length) throw new CandidateGoneError();
+      // (A dry run wrote none of the customers it made, so it has nothing to check.)
+      const createdHere = new Set(placements.flatMap((p) => (p.isNew ? [p.customerId!] : [])));
+      const targets = [...new Set(placements.flatMap((p) => (p.status === 'merged' && !createdHere.has(p.customerId!) ? [p.customerId!] : [])))];
+      if (!report.dryRun && (await lockCustomers(trx, targets)).size !== targets.length) throw new CandidateGoneError();
       const write = buildWrite(placements, { importId: report.importId, source: context.source, importedAt: context.importedAt, decidedBy: null });
       const { eventsStored } = await writeImportChunk(trx, write);
       tally.ordersStored += eventsStored;
