@@ -1,10 +1,9 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { GRAPH_LOCK, IDENTITY_LOCK_SLOTS } from '../identity/graph-lock.js';
-import { upsertCustomers } from '../identity/stitch.js';
 import type { CustomerPatch } from '../identity/stitch-plan.js';
-import { insertEvents } from '../ingest/group-commit-writer.js';
 import type { EventRecord } from '../ingest/records.js';
-import { sqlArray } from '../privacy/person.js';
+import { insertEvents } from './event-store.js';
+import { lockAndReadIdentities, upsertCustomers } from './identity-store.js';
+import { sqlArray } from './people-store.js';
 import type { Database } from './schema/database.js';
 import type { ImportRecordsTable, MatchRule } from './schema/import.js';
 
@@ -18,11 +17,8 @@ import type { ImportRecordsTable, MatchRule } from './schema/import.js';
  * of each that exists.
  */
 export async function lockAndReadUserIds(trx: Kysely<Database>, userIds: readonly string[]): Promise<Map<string, string>> {
-  const refs = JSON.stringify(userIds.map((value) => ({ kind: 'user', value })));
-  const { rows } = await sql<{ o_value: string; o_customer_id: string }>`
-    select o_value, o_customer_id from tally_identity_lock_and_read(${refs}::jsonb, ${GRAPH_LOCK[0]}, ${GRAPH_LOCK[1]}, false,
-      ${IDENTITY_LOCK_SLOTS.key}, ${IDENTITY_LOCK_SLOTS.count})`.execute(trx);
-  return new Map(rows.map((row) => [row.o_value, row.o_customer_id]));
+  const found = await lockAndReadIdentities(trx, userIds.map((value) => ({ kind: 'user' as const, value })), false);
+  return new Map(found.map((row) => [row.o_value, row.o_customer_id]));
 }
 
 /** What a chunk of records looks customers up by, normalised (see `import/normalise.ts`). */
@@ -72,18 +68,6 @@ export async function findCandidateCustomers(trx: Kysely<Database>, lookup: Cand
       array(select i.value from identities i where i.customer_id = c.id and i.kind = 'user' order by i.value) as user_ids
     from customers c join wanted w on w.id = c.id`.execute(trx);
   return rows;
-}
-
-/**
- * Locks the existing customers records are about to be merged into (in id order, as
- * stitching locks customers) until the end of the transaction, and returns those that still
- * exist: a customer merged away by a concurrent identify between the look-up and now is gone.
- */
-export async function lockCustomers(trx: Kysely<Database>, customerIds: readonly string[]): Promise<Set<string>> {
-  if (customerIds.length === 0) return new Set();
-  const { rows } = await sql<{ id: string }>`
-    select id from customers where id = any(${sqlArray([...customerIds].sort(), 'uuid')}) order by id for update`.execute(trx);
-  return new Set(rows.map((row) => row.id));
 }
 
 /** The fingerprints of these that an import already applied or queued. */

@@ -6,9 +6,9 @@ import {
   findCandidateCustomers,
   importedFingerprints,
   lockAndReadUserIds,
-  lockCustomers,
   writeImportChunk,
 } from '../db/import-store.js';
+import { lockCustomers } from '../db/identity-store.js';
 import type { Database } from '../db/schema/database.js';
 import type { MatchRule } from '../db/schema/import.js';
 import { classifyWriteFailure, describeWriteFailure } from '../ingest/write-failure.js';
@@ -212,7 +212,7 @@ async function writeChunk(context: ChunkContext, records: CustomerRecord[]): Pro
       // (A dry run wrote none of the customers it made, so it has nothing to check.)
       const createdHere = new Set(placements.flatMap((p) => (p.isNew ? [p.customerId!] : [])));
       const targets = [...new Set(placements.flatMap((p) => (p.status === 'merged' && !createdHere.has(p.customerId!) ? [p.customerId!] : [])))];
-      if (!report.dryRun && (await lockCustomers(trx, targets)).size !== targets.length) throw new CandidateGoneError();
+      if (!report.dryRun && (await lockCustomers(trx, targets)).length !== targets.length) throw new CandidateGoneError();
       const write = buildWrite(placements, { importId: report.importId, source: context.source, importedAt: context.importedAt, decidedBy: null });
       const { eventsStored } = await writeImportChunk(trx, write);
       tally.ordersStored += eventsStored;
