@@ -1,7 +1,9 @@
+import * as fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { importCommand } from '../src/import/command.js';
 import type { ImportReport } from '../src/import/import-customers.js';
+import { normaliseName } from '../src/import/normalise.js';
 import { backend, basic, postJson, testApp } from './support/collector-app.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
@@ -172,5 +174,18 @@ describe('forgetting a person', () => {
     const after = await sql<{ n: number }>`
       select count(*)::integer as n from import_records where customer_id = ${ann!.id} or candidate_customer_id = ${ann!.id}`.execute(database.db);
     expect(after.rows[0]!.n).toBe(0);
+  });
+});
+
+describe('tally_match_name, the database\'s narrowing of names', () => {
+  test('gives the same key to every two names the import calls equal, so that no match is missed', async () => {
+    const letters = fc.constantFrom('a', 'A', 'á', 'Á', 'e', 'ë', 'Ø', 'ø', 'ß', 'n', 'ñ', 'z', '李', ' ', '-', "'", '.', '  ', 'K', 'İ');
+    const names = fc.sample(fc.array(letters, { minLength: 1, maxLength: 8 }).map((parts) => parts.join('')), { numRuns: 400, seed: 12 });
+    const pairs = names.flatMap((a, i) => names.slice(i + 1, i + 40).filter((b) => normaliseName(a) !== null && normaliseName(a) === normaliseName(b)).map((b) => [a, b]));
+    expect(pairs.length).toBeGreaterThan(20);
+    const { rows } = await sql<{ a: string; b: string }>`
+      select p ->> 0 as a, p ->> 1 as b from jsonb_array_elements(${JSON.stringify(pairs)}::jsonb) p
+      where tally_match_name(jsonb_build_object('name', p ->> 0)) is distinct from tally_match_name(jsonb_build_object('name', p ->> 1))`.execute(database.db);
+    expect(rows).toEqual([]);
   });
 });

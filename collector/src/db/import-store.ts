@@ -21,12 +21,12 @@ export async function lockAndReadUserIds(trx: Kysely<Database>, userIds: readonl
   return new Map(found.map((row) => [row.o_value, row.o_customer_id]));
 }
 
-/** What a chunk of records looks customers up by, normalised (see `import/normalise.ts`). */
+/** What a chunk of records looks customers up by: normalised (see `import/normalise.ts`), names as written. */
 export interface CandidateLookup {
   emails: string[];
   phones: string[];
-  postcodes: string[];
-  birthDates: string[];
+  namePostcodes: { name: string; postcode: string }[];
+  nameBirthDates: { name: string; birthDate: string }[];
   /** Customers wanted whatever their traits (those of the records' userIds). */
   customerIds: string[];
 }
@@ -39,9 +39,10 @@ export interface CandidateCustomer {
 }
 
 /**
- * The customers having one of the e-mails, phones, postcodes or birth dates (each an indexed
- * look-up, see the migration 20261202T1000-customer-import), and those named by id. The SQL
- * expressions only narrow the search: the caller compares what comes back by its own rules.
+ * The customers having one of the e-mails or phones, or one of the names with its postcode
+ * or birth date (each an indexed look-up, see the migration 20261202T1000-customer-import),
+ * and those named by id. The SQL expressions only narrow the search (names by
+ * `tally_match_name`): the caller compares what comes back by its own rules.
  */
 export async function findCandidateCustomers(trx: Kysely<Database>, lookup: CandidateLookup): Promise<CandidateCustomer[]> {
   const { rows } = await sql<CandidateCustomer>`
@@ -52,11 +53,15 @@ export async function findCandidateCustomers(trx: Kysely<Database>, lookup: Cand
       select id from customers
       where traits ? 'phone' and regexp_replace(traits ->> 'phone', '[^0-9+]', '', 'g') = any(${sqlArray(lookup.phones, 'text')})
       union
-      select id from customers
-      where traits ? 'address' and upper(regexp_replace(traits -> 'address' ->> 'postalCode', '\\s', '', 'g')) = any(${sqlArray(lookup.postcodes, 'text')})
+      select c.id from jsonb_to_recordset(${JSON.stringify(lookup.namePostcodes)}::jsonb) as r(name text, postcode text)
+      join customers c on c.traits ? 'address'
+        and tally_match_name(c.traits) = tally_match_name(jsonb_build_object('name', r.name))
+        and upper(regexp_replace(c.traits -> 'address' ->> 'postalCode', '\\s', '', 'g')) = r.postcode
       union
-      select id from customers
-      where traits ? 'birthday' and left(traits ->> 'birthday', 10) = any(${sqlArray(lookup.birthDates, 'text')})
+      select c.id from jsonb_to_recordset(${JSON.stringify(lookup.nameBirthDates)}::jsonb) as r(name text, "birthDate" text)
+      join customers c on c.traits ? 'birthday'
+        and tally_match_name(c.traits) = tally_match_name(jsonb_build_object('name', r.name))
+        and left(c.traits ->> 'birthday', 10) = r."birthDate"
       union
       select unnest(${sqlArray(lookup.customerIds, 'uuid')})
     )
@@ -65,7 +70,8 @@ export async function findCandidateCustomers(trx: Kysely<Database>, lookup: Cand
         'email', c.traits -> 'email', 'phone', c.traits -> 'phone', 'name', c.traits -> 'name',
         'firstName', c.traits -> 'firstName', 'lastName', c.traits -> 'lastName',
         'postalCode', c.traits -> 'address' -> 'postalCode', 'birthday', c.traits -> 'birthday')) as traits,
-      array(select i.value from identities i where i.customer_id = c.id and i.kind = 'user' order by i.value) as user_ids
+      -- The kind is filtered after the look-up by customer, so that no plan scans every userId for each candidate.
+      coalesce((select array_agg(i.value order by i.value) filter (where i.kind = 'user') from identities i where i.customer_id = c.id), '{}') as user_ids
     from customers c join wanted w on w.id = c.id`.execute(trx);
   return rows;
 }

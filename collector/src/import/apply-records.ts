@@ -117,13 +117,16 @@ export function storedKeys(traits: CandidateCustomer['traits'], defaultCountry: 
   return {
     userId: null,
     email: email === null ? null : normaliseEmail(email),
-    phone: phone === null ? null : normalisePhone(phone, defaultCountry),
+    // Phones the import stored are E.164 already: no need to parse them again.
+    phone: phone === null ? null : /^\+[1-9]\d{6,14}$/.test(phone) ? phone : normalisePhone(phone, defaultCountry),
     name: fullName === null ? null : normaliseName(fullName),
     postcode: postcode === null ? null : normalisePostcode(postcode),
     birthDate: birthday === null ? null : normaliseBirthDate(birthday),
   };
 }
 
+// A trait named `__proto__` is an ordinary key to a CRM; plain assignment would not store it.
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }

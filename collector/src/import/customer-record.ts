@@ -231,17 +231,18 @@ export function orderMessageId(orderId: string): string {
 }
 
 function fingerprintOf(values: Record<string, unknown>, sourceId: string): string {
-  const hash = createHash('sha256').update(sourceId).update('\0');
+  let text = sourceId;
   for (const key of Object.keys(values).sort()) {
     const value = values[key];
-    const text = typeof value === 'string' ? value.trim() : JSON.stringify(value ?? null);
-    if (text === '' || text === 'null') continue;
-    hash.update(key).update('\0').update(text).update('\0');
+    const written = typeof value === 'string' ? value.trim() : JSON.stringify(value ?? null);
+    if (written === '' || written === 'null') continue;
+    text += `\0${key}\0${written}`;
   }
-  return hash.digest('hex');
+  return createHash('sha256').update(text).digest('hex');
 }
 
 // A column named `__proto__` is an ordinary trait to a CRM; plain assignment would not store it.
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }

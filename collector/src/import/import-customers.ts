@@ -106,6 +106,9 @@ export async function importCustomers(db: Kysely<Database>, rows: AsyncIterable<
   };
 
   let chunk: CustomerRecord[] = [];
+  // One chunk is written while the rows of the next are read: the database and the parsing
+  // overlap, while chunks are still matched and written one after the other.
+  let writing: Promise<void> = Promise.resolve();
   try {
     for await (const row of rows) {
       report.rowsRead++;
@@ -113,10 +116,14 @@ export async function importCustomers(db: Kysely<Database>, rows: AsyncIterable<
       if ('reason' in record) report.rejected.push(record);
       else chunk.push(record);
       if (chunk.length >= chunkSize) {
-        await importChunk(context, chunk);
+        const ready = chunk;
         chunk = [];
+        await writing;
+        writing = importChunk(context, ready);
+        writing.catch(() => {}); // awaited before the next chunk or at the end
       }
     }
+    await writing;
     if (chunk.length > 0) await importChunk(context, chunk);
   } catch (error) {
     if (classifyWriteFailure(error) === 'unavailable') throw new ImportAbortedError(report, error);
@@ -181,8 +188,12 @@ async function writeChunk(context: ChunkContext, records: CustomerRecord[]): Pro
       const candidates = await findCandidateCustomers(trx, {
         emails: unique(fresh.map((r) => r.keys.email)),
         phones: unique(fresh.map((r) => r.keys.phone)),
-        postcodes: unique(fresh.map((r) => (r.keys.name === null ? null : r.keys.postcode))),
-        birthDates: unique(fresh.map((r) => (r.keys.name === null ? null : r.keys.birthDate))),
+        namePostcodes: fresh.flatMap(({ keys, traits }) =>
+          keys.name !== null && keys.postcode !== null ? [{ name: String(traits.name), postcode: keys.postcode }] : [],
+        ),
+        nameBirthDates: fresh.flatMap(({ keys, traits }) =>
+          keys.name !== null && keys.birthDate !== null ? [{ name: String(traits.name), birthDate: keys.birthDate }] : [],
+        ),
         customerIds: [...new Set(customersOfUsers.values())],
       });
       for (const candidate of candidates) {

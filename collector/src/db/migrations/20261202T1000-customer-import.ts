@@ -34,20 +34,31 @@ export async function up(db: Kysely<any>): Promise<void> {
     create index import_records_candidate on import_records (candidate_customer_id);
     create index import_records_queued on import_records (id) where status = 'queued';
 
+    -- A customer's name (the name trait, else firstName and lastName) reduced to the ASCII
+    -- letters and digits of its lower-cased compatibility decomposition: 'Ánn O''Lee' → 'annolee'.
+    -- Coarser than the import's own comparison (import/normalise.ts), so it only narrows the
+    -- search: two names the import calls equal always have the same key here.
+    create function tally_match_name(traits jsonb) returns text
+    language sql immutable parallel safe as $fn$
+      select nullif(regexp_replace(lower(normalize(coalesce(nullif(btrim(traits ->> 'name'), ''),
+        coalesce(traits ->> 'firstName', '') || ' ' || coalesce(traits ->> 'lastName', '')), NFKD)), '[^a-z0-9]', '', 'g'), '')
+    $fn$;
+
     create index customers_match_email on customers (tally_normalise_email(traits ->> 'email')) where traits ? 'email';
     create index customers_match_phone on customers (regexp_replace(traits ->> 'phone', '[^0-9+]', '', 'g')) where traits ? 'phone';
-    create index customers_match_postcode on customers (upper(regexp_replace(traits -> 'address' ->> 'postalCode', '\s', '', 'g')))
-      where traits ? 'address';
-    create index customers_match_birthday on customers (left(traits ->> 'birthday', 10)) where traits ? 'birthday';
+    create index customers_match_name_postcode on customers
+      (tally_match_name(traits), upper(regexp_replace(traits -> 'address' ->> 'postalCode', '\s', '', 'g'))) where traits ? 'address';
+    create index customers_match_name_birthday on customers (tally_match_name(traits), left(traits ->> 'birthday', 10)) where traits ? 'birthday';
   `).execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`
-    drop index customers_match_birthday;
-    drop index customers_match_postcode;
+    drop index customers_match_name_birthday;
+    drop index customers_match_name_postcode;
     drop index customers_match_phone;
     drop index customers_match_email;
+    drop function tally_match_name;
     drop table import_records;
   `.execute(db);
 }
