@@ -13,7 +13,7 @@ import type { Database } from '../db/schema/database.js';
 import type { MatchRule } from '../db/schema/import.js';
 import { classifyWriteFailure, describeWriteFailure } from '../ingest/write-failure.js';
 import { readCustomerRecord, type CustomerRecord, type RowError } from './customer-record.js';
-import { storedKeys, buildWrite, type Placement } from './apply-records.js';
+import { buildWrite, storedKeys, type Placement } from './apply-records.js';
 import { CustomerIndex, DEFAULT_MATCH_THRESHOLD, MATCH_RULES, matchRecord } from './match.js';
 import type { ReadRow } from './read-rows.js';
 
@@ -60,7 +60,10 @@ export class ImportAbortedError extends Error {
     readonly report: ImportReport,
     cause: unknown,
   ) {
-    super(`the import stopped: the database is unavailable (${describeWriteFailure(cause)}); rows up to line ${report.rejected.at(-1)?.line ?? '?'} were handled, import the file again to finish (rows already imported are skipped)`, { cause });
+    super(
+      `the import stopped: the database is unavailable (${describeWriteFailure(cause)}); the chunks written before stay, import the file again to finish (rows already imported are skipped)`,
+      { cause },
+    );
   }
 }
 
