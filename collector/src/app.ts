@@ -4,12 +4,14 @@ import type { Database } from './db/database.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import type { DashboardReader } from './dashboard/reader.js';
 import type { DashboardSessions } from './dashboard/sessions.js';
+import { DEFAULT_IMPORT_SETTINGS } from './config.js';
 import { ApiError, onError } from './errors.js';
 import type { EventWriter } from './ingest/group-commit-writer.js';
 import { requestLog, silentLogger, type Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { rateLimit, type RateLimitOptions } from './rate-limit/index.js';
 import { clientAddress, peerAddress } from './request-identity.js';
+import { customerImportRoutes } from './routes/customer-import.js';
 import { dataRightsRoutes } from './routes/data-rights.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerIngestRoutes } from './routes/ingest.js';
@@ -91,5 +93,9 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> & { writer: EventWr
     app.get('/dashboard/', (c) => c.redirect('/dashboard', 301));
     app.route('/dashboard', dashboardRoutes({ database: deps.database, ...deps.dashboard, secureCookie: config.publicUrl?.startsWith('https://') }));
   }
+  app.route(
+    '/v1/admin',
+    customerImportRoutes({ database: deps.database, adminKey: config.adminKey, settings: config.customerImport ?? DEFAULT_IMPORT_SETTINGS, now: routeDeps.now }),
+  );
   return Object.assign(app, { writer, metrics });
 }

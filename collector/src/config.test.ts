@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ConfigError, loadConfig, loadDatabaseLocation } from './config.js';
+import { ConfigError, loadConfig, loadDatabaseLocation, loadImportSettings } from './config.js';
 
 describe('loadConfig', () => {
   test('with nothing configured, uses the development source and the embedded engine', () => {
@@ -127,5 +127,29 @@ describe('loadConfig: the dashboard', () => {
   ])('refuses %o with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe('loadImportSettings', () => {
+  test('defaults: threshold 0.9, no phone country, source "import"', () => {
+    expect(loadImportSettings({})).toEqual({ threshold: 0.9, defaultCountry: undefined, sourceId: 'import' });
+    expect(loadConfig({}).customerImport).toEqual(loadImportSettings({}));
+  });
+
+  test('reads the threshold, the phone country (upper-cased) and the source id', () => {
+    expect(loadImportSettings({ TALLY_IMPORT_THRESHOLD: '0.8', TALLY_IMPORT_PHONE_COUNTRY: 'gb', TALLY_IMPORT_SOURCE_ID: 'crm' })).toEqual({
+      threshold: 0.8,
+      defaultCountry: 'GB',
+      sourceId: 'crm',
+    });
+  });
+
+  test.each([
+    [{ TALLY_IMPORT_THRESHOLD: '1.5' }, /^TALLY_IMPORT_THRESHOLD: expected a confidence from 0 to 1/],
+    [{ TALLY_IMPORT_PHONE_COUNTRY: 'Britain' }, /^TALLY_IMPORT_PHONE_COUNTRY: expected a two-letter country code/],
+    [{ TALLY_IMPORT_SOURCE_ID: 'my source' }, /^TALLY_IMPORT_SOURCE_ID: expected 1–64 letters/],
+  ])('a bad value stops with a message naming the variable: %o', (env, message) => {
+    expect(() => loadImportSettings(env)).toThrow(ConfigError);
+    expect(() => loadImportSettings(env)).toThrow(message);
   });
 });

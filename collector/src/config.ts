@@ -110,6 +110,15 @@ const Environment = z.object({
   TALLY_DASHBOARD: z.preprocess(unset, z.enum(['on', 'off'], { error: 'expected "on" or "off"' }).default('off')),
   TALLY_DASHBOARD_PASSWORD: secret(12),
   TALLY_DASHBOARD_DATABASE_URL: z.preprocess(unset, z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// connection string').optional()),
+  TALLY_IMPORT_THRESHOLD: z.preprocess(
+    unset,
+    z.coerce.number('expected a number').min(0, 'expected a confidence from 0 to 1').max(1, 'expected a confidence from 0 to 1').default(0.9),
+  ),
+  TALLY_IMPORT_PHONE_COUNTRY: z.preprocess(
+    (value) => (typeof unset(value) === 'string' ? (unset(value) as string).toUpperCase() : unset(value)),
+    z.string().regex(/^[A-Z]{2}$/, 'expected a two-letter country code such as "GB" or "US"').optional(),
+  ),
+  TALLY_IMPORT_SOURCE_ID: z.preprocess(unset, z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1–64 letters, digits, ".", "_" or "-"').default('import')),
 });
 type Environment = z.infer<typeof Environment>;
 
@@ -141,6 +150,19 @@ export interface DashboardConfig {
    */
   databaseUrl: string | undefined;
 }
+
+/** How customer imports match and write (see `import/`). */
+export interface ImportSettings {
+  /** A match at or above this confidence merges the record into the customer; below, it waits for review. */
+  threshold: number;
+  /** The country (ISO 3166 alpha-2) of phone numbers written without a country code; absent → such numbers are refused. */
+  defaultCountry: string | undefined;
+  /** The source imports write as: the `source_id` of their events and the source of their traits. */
+  sourceId: string;
+}
+
+/** The import settings when none are configured. */
+export const DEFAULT_IMPORT_SETTINGS: ImportSettings = { threshold: 0.9, defaultCountry: undefined, sourceId: 'import' };
 
 /** Where a command-line tool finds the database. */
 export interface DatabaseLocation {
@@ -183,6 +205,8 @@ export interface CollectorConfig extends DatabaseLocation {
   usingDevelopmentSource: boolean;
   /** The dashboard's settings; absent (the default) → `/dashboard` answers 404. */
   dashboard: DashboardConfig | undefined;
+  /** Customer imports: `TALLY_IMPORT_THRESHOLD`, `TALLY_IMPORT_PHONE_COUNTRY`, `TALLY_IMPORT_SOURCE_ID`. */
+  customerImport: ImportSettings;
 }
 
 /** The source used when none is configured, so that `pnpm start` works out of the box. */
@@ -249,6 +273,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.TALLY_LOG_LEVEL,
     retention: { intervalMs: e.TALLY_RETENTION_INTERVAL_MS, rejectedRetentionDays: e.TALLY_REJECTED_RETENTION_DAYS },
     dashboard,
+    customerImport: importSettingsOf(e),
   };
 }
 
@@ -263,6 +288,22 @@ function loadDashboard(e: Environment): DashboardConfig | undefined {
     );
   }
   return { password: e.TALLY_DASHBOARD_PASSWORD, databaseUrl: e.TALLY_DASHBOARD_DATABASE_URL };
+}
+
+/**
+ * The customer-import settings alone, for the `import` command-line tool.
+ *
+ * @example
+ * const { threshold, defaultCountry } = loadImportSettings(process.env);
+ */
+export function loadImportSettings(env: Record<string, string | undefined> = process.env): ImportSettings {
+  return importSettingsOf(
+    parseEnvironment(env, Environment.pick({ TALLY_IMPORT_THRESHOLD: true, TALLY_IMPORT_PHONE_COUNTRY: true, TALLY_IMPORT_SOURCE_ID: true })),
+  );
+}
+
+function importSettingsOf(e: Environment): ImportSettings {
+  return { threshold: e.TALLY_IMPORT_THRESHOLD, defaultCountry: e.TALLY_IMPORT_PHONE_COUNTRY, sourceId: e.TALLY_IMPORT_SOURCE_ID };
 }
 
 /**

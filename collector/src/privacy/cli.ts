@@ -1,6 +1,6 @@
-import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { operatorLogin, runCommandLine } from '../command-line.js';
 import { createDatabase } from '../db/database.js';
 import { exportPerson } from './export.js';
 import { forgetPerson } from './forget.js';
@@ -82,7 +82,7 @@ async function main(): Promise<number> {
 function run(command: Command, db: Parameters<typeof findPerson>[0], query: PersonQuery) {
   if (command === 'find') return findPerson(db, query);
   if (command === 'export') return exportPerson(db, query);
-  return forgetPerson(db, query, { channel: 'cli', actor: safeLogin() });
+  return forgetPerson(db, query, { channel: 'cli', actor: operatorLogin() });
 }
 
 function describe(query: PersonQuery): string {
@@ -90,18 +90,4 @@ function describe(query: PersonQuery): string {
   return `${field} ${JSON.stringify(value)}`;
 }
 
-function safeLogin(): string | undefined {
-  try {
-    return userInfo().username;
-  } catch {
-    return undefined;
-  }
-}
-
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(`privacy failed: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  },
-);
+runCommandLine('privacy', main);

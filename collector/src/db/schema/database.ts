@@ -1,6 +1,7 @@
 import type { DashboardQueriesTable } from './dashboard.js';
 import type { EventMessagesTable, EventsTable } from './events.js';
 import type { IdentityTables } from './identity.js';
+import type { ImportRecordsTable } from './import.js';
 import type { MarketingTables } from './marketing.js';
 import type { ConsentChangesView, ConsentRefusalsTable, RejectedEventsTable, RejectedEventUsageTable } from './rejected-events.js';
 
@@ -13,4 +14,5 @@ export interface Database extends IdentityTables, MarketingTables {
   rejected_event_usage: RejectedEventUsageTable;
   consent_changes: ConsentChangesView;
   dashboard_queries: DashboardQueriesTable;
+  import_records: ImportRecordsTable;
 }
