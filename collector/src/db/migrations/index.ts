@@ -10,6 +10,7 @@ import * as roles from './20261201T1100-roles.js';
 import * as workspaceIdentities from './20261201T1200-workspace-identities.js';
 import * as revenue from './20261202T1100-revenue.js';
 import * as segments from './20261202T1110-segments.js';
+import * as experiments from './20261202T1120-experiments.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '20261201T1200-workspace-identities': workspaceIdentities,
   '20261202T1100-revenue': revenue,
   '20261202T1110-segments': segments,
+  '20261202T1120-experiments': experiments,
 };
