@@ -11,6 +11,7 @@ import * as workspaceIdentities from './20261201T1200-workspace-identities.js';
 import * as revenue from './20261202T1100-revenue.js';
 import * as segments from './20261202T1110-segments.js';
 import * as experiments from './20261202T1120-experiments.js';
+import * as attitudinal from './20261202T1130-attitudinal.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '20261202T1100-revenue': revenue,
   '20261202T1110-segments': segments,
   '20261202T1120-experiments': experiments,
+  '20261202T1130-attitudinal': attitudinal,
 };
