@@ -12,6 +12,7 @@ import * as revenue from './20261202T1100-revenue.js';
 import * as segments from './20261202T1110-segments.js';
 import * as experiments from './20261202T1120-experiments.js';
 import * as attitudinal from './20261202T1130-attitudinal.js';
+import * as profile from './20261202T1140-profile.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '20261202T1110-segments': segments,
   '20261202T1120-experiments': experiments,
   '20261202T1130-attitudinal': attitudinal,
+  '20261202T1140-profile': profile,
 };
