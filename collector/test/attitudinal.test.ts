@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { daysAgo, insertEvents, type AnalyticsEvent } from './support/analytics-events.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
-const [p1, p2, p3, p4, p5, p6] = Array.from({ length: 6 }, () => randomUUID());
+const [p1, p2, p3, p4, p5, p6] = Array.from({ length: 6 }, () => randomUUID()) as [string, string, string, string, string, string];
 const answer = (customer: string, day: string, scale: string, score: number | undefined, event = 'Survey Responded'): AnalyticsEvent => ({
   customer, at: `${day}T12:00:00Z`, event,
   properties: { survey_id: `${scale}-survey`, scale, ...(score === undefined ? {} : { score }), comment: 'Lovely shop, ann@example.com' },

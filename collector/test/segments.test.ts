@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { daysAgo, insertEvents, type AnalyticsEvent } from './support/analytics-events.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
-const [a, b, c, d, e, f, g, h] = Array.from({ length: 8 }, () => randomUUID());
+const [a, b, c, d, e, f, g, h] = Array.from({ length: 8 }, () => randomUUID()) as [string, string, string, string, string, string, string, string];
 const name = new Map([[a, 'a'], [b, 'b'], [c, 'c'], [d, 'd'], [e, 'e'], [f, 'f'], [g, 'g'], [h, 'h']]);
 
 const order = (customer: string, days: number, revenue: number, currency = 'EUR'): AnalyticsEvent => ({
