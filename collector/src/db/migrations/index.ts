@@ -13,6 +13,7 @@ import * as segments from './20261202T1110-segments.js';
 import * as experiments from './20261202T1120-experiments.js';
 import * as attitudinal from './20261202T1130-attitudinal.js';
 import * as profile from './20261202T1140-profile.js';
+import * as storedSessions from './20261202T1150-stored-sessions.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '20261202T1120-experiments': experiments,
   '20261202T1130-attitudinal': attitudinal,
   '20261202T1140-profile': profile,
+  '20261202T1150-stored-sessions': storedSessions,
 };
