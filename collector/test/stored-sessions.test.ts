@@ -63,8 +63,8 @@ async function insert(db: Kysely<any>, rows: Row[]): Promise<void> {
 async function storedAndComputed(db: Kysely<any>) {
   const columns = `session_id::text, customer_id::text, started_at, ended_at, duration, landing_page, landing_path, referrer,
                    utm_source, utm_medium, utm_campaign, utm_term, utm_content, events::int, pageviews::int, completed_order`;
-  const stored = (await sql.raw(`select ${columns} from sessions order by customer_id, started_at`).execute(db)).rows;
-  const computed = (await sql.raw(`
+  const stored = (await sql.raw<Record<string, unknown>>(`select ${columns} from sessions order by customer_id, started_at`).execute(db)).rows;
+  const computed = (await sql.raw<Record<string, unknown>>(`
     select ${columns} from (
       select session_id, customer_id, min("timestamp") as started_at, max("timestamp") as ended_at,
              max("timestamp") - min("timestamp") as duration,

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 
 /**
  * Sessions kept at write time (docs/sql.md, "events_with_session and sessions"): the
@@ -23,36 +23,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     language sql immutable parallel safe as $fn$
       select md5(customer::text || '/' || to_char(started_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'))::uuid
     $fn$;
-
-    create or replace view events_with_session as
-    select
-      tally_session_id(s.customer_id, s.session_started_at) as session_id,
-      s.*
-    from (
-      select
-        max(case when m.starts_session then m."timestamp" end)
-          over (partition by m.customer_id order by m."timestamp", m.id rows unbounded preceding) as session_started_at,
-        m.*
-      from (
-        select
-          p.*,
-          (p.previous_timestamp is null
-            or p."timestamp" - p.previous_timestamp > interval '30 minutes'
-            or (p.utm_campaign is not null and p.utm_campaign is distinct from substr(p.previous_campaign, 21))) as starts_session
-        from (
-          select
-            lag(e."timestamp") over w as previous_timestamp,
-            max(case when e.utm_campaign is not null
-                  then lpad((extract(epoch from e."timestamp") * 1000000)::bigint::text, 20, '0') || e.utm_campaign end)
-              over (w rows between unbounded preceding and 1 preceding) as previous_campaign,
-            e.*
-          from events e
-          where e.customer_id is not null
-          window w as (partition by e.customer_id order by e."timestamp", e.id)
-        ) p
-      ) m
-    ) s;
-
+  `.execute(db);
+  await createEventsWithSession(db, sql`tally_session_id(s.customer_id, s.session_started_at)`);
+  await sql`
     create table customer_sessions (
       customer_id uuid not null,
       started_at timestamptz not null,
@@ -270,5 +243,45 @@ export async function down(db: Kysely<any>): Promise<void> {
     drop function tally_sessions_refresh(uuid[], timestamptz[]);
     drop function tally_sessions_from(uuid[], timestamptz[]);
     drop table customer_sessions;
+  `.execute(db);
+  await createEventsWithSession(db, sql`md5(s.customer_id::text || '/' || s.session_started_at::text)::uuid`);
+  await sql`drop function tally_session_id(uuid, timestamptz)`.execute(db);
+}
+
+/**
+ * `events_with_session` with the given session id: `tally_session_id(...)` from this
+ * migration on, and before it (for `down`) the md5 of the start as text in the reader's
+ * time zone.
+ */
+async function createEventsWithSession(db: Kysely<any>, sessionId: RawBuilder<unknown>): Promise<void> {
+  await sql`
+    create or replace view events_with_session as
+    select
+      ${sessionId} as session_id,
+      s.*
+    from (
+      select
+        max(case when m.starts_session then m."timestamp" end)
+          over (partition by m.customer_id order by m."timestamp", m.id rows unbounded preceding) as session_started_at,
+        m.*
+      from (
+        select
+          p.*,
+          (p.previous_timestamp is null
+            or p."timestamp" - p.previous_timestamp > interval '30 minutes'
+            or (p.utm_campaign is not null and p.utm_campaign is distinct from substr(p.previous_campaign, 21))) as starts_session
+        from (
+          select
+            lag(e."timestamp") over w as previous_timestamp,
+            max(case when e.utm_campaign is not null
+                  then lpad((extract(epoch from e."timestamp") * 1000000)::bigint::text, 20, '0') || e.utm_campaign end)
+              over (w rows between unbounded preceding and 1 preceding) as previous_campaign,
+            e.*
+          from events e
+          where e.customer_id is not null
+          window w as (partition by e.customer_id order by e."timestamp", e.id)
+        ) p
+      ) m
+    ) s
   `.execute(db);
 }
