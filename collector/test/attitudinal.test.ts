@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { daysAgo, insertEvents, type AnalyticsEvent } from './support/analytics-events.js';
+import { daysAgo, insertEvents, type AnalyticsEvent, rowsOf } from './support/analytics-events.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
 const [p1, p2, p3, p4, p5, p6] = Array.from({ length: 6 }, () => randomUUID()) as [string, string, string, string, string, string];
@@ -29,7 +29,7 @@ const events: AnalyticsEvent[] = [
   order(p1, 30, 10), order(p3, 20, 20), order(p4, 10, 30),
 ];
 
-const query = async (database: TestDatabase, text: string) => (await sql.raw<Record<string, unknown>>(text).execute(database.db)).rows;
+const query = (database: TestDatabase, text: string) => rowsOf(database.db, text);
 
 describe(`surveys, NPS, CSAT and CES on ${testEngine}`, () => {
   let database: TestDatabase;

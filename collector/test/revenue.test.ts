@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { dayAgo, daysAgo, insertEvents } from './support/analytics-events.js';
+import { dayAgo, daysAgo, insertEvents, rowsOf } from './support/analytics-events.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
 // Ann buys in euros (one order cancelled, one partly refunded) and once in yen; Bob buys
@@ -14,7 +14,7 @@ const completed = (id: string, revenue: number | undefined, currency: string, ex
   properties: { order_id: id, ...(revenue === undefined ? {} : { revenue }), currency, ...extra },
 });
 
-const query = async (database: TestDatabase, text: string) => (await sql.raw<Record<string, unknown>>(text).execute(database.db)).rows;
+const query = (database: TestDatabase, text: string) => rowsOf(database.db, text);
 
 describe(`revenue per currency on ${testEngine}`, () => {
   let database: TestDatabase;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { daysAgo, insertEvents, type AnalyticsEvent } from './support/analytics-events.js';
+import { daysAgo, insertEvents, type AnalyticsEvent, rowsOf } from './support/analytics-events.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
 const [a, b, c, d, e, f, g, h] = Array.from({ length: 8 }, () => randomUUID()) as [string, string, string, string, string, string, string, string];
@@ -31,7 +31,7 @@ const events: AnalyticsEvent[] = [
   { customer: h, at: daysAgo(1), event: 'Product Added', properties: { product_id: 'p4' } },
 ];
 
-const query = async (database: TestDatabase, text: string) => (await sql.raw<Record<string, unknown>>(text).execute(database.db)).rows;
+const query = (database: TestDatabase, text: string) => rowsOf(database.db, text);
 const names = (rows: Record<string, unknown>[]) => rows.map((r) => name.get(String(r.customer_id))).sort();
 
 describe(`segments on ${testEngine}`, () => {

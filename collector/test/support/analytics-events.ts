@@ -59,3 +59,8 @@ export function daysAgo(days: number, minutes = 0): Date {
 export function dayAgo(days: number): string {
   return daysAgo(days).toISOString().slice(0, 10);
 }
+
+/** The rows of one SQL statement, as the driver returns them. */
+export async function rowsOf(db: Kysely<any>, text: string): Promise<Record<string, unknown>[]> {
+  return (await sql.raw<Record<string, unknown>>(text).execute(db)).rows;
+}

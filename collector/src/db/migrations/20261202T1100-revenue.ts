@@ -24,6 +24,25 @@ export async function up(db: Kysely<any>): Promise<void> {
     comment on table exchange_rates is
       'One unit of currency is worth rate units of the reporting currency from valid_from on (the reporting currency itself has rate 1).';
 
+    -- The checks of the reports' arguments, each worded once: 'caller: what must be …'.
+    create function tally_check_positive(value interval, caller text, what text) returns void
+    language plpgsql immutable as $fn$
+    begin
+      if value is null or value <= interval '0' then
+        raise exception '%: % must be a positive interval, got %', caller, what, value using errcode = '22023';
+      end if;
+    end
+    $fn$;
+
+    create function tally_check_range(since timestamptz, until timestamptz, caller text) returns void
+    language plpgsql immutable as $fn$
+    begin
+      if since is null or until is null or since >= until then
+        raise exception '%: since (%) must be before until (%)', caller, since, until using errcode = '22023';
+      end if;
+    end
+    $fn$;
+
     -- The rate of a currency on a day: the latest one valid on that day.
     create function exchange_rate(currency text, day date) returns numeric
     language sql stable parallel safe as $fn$
@@ -120,9 +139,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     declare
       lifetime_years numeric;
     begin
-      if expected_lifetime is null or expected_lifetime <= interval '0' then
-        raise exception 'customer_lifetime_value: expected_lifetime must be a positive interval, got %', expected_lifetime using errcode = '22023';
-      end if;
+      perform tally_check_positive(expected_lifetime, 'customer_lifetime_value', 'expected_lifetime');
       lifetime_years := round(extract(epoch from expected_lifetime) / 31557600, 4);
       return query
       with per_customer as (
@@ -168,6 +185,8 @@ export async function down(db: Kysely<any>): Promise<void> {
     drop view order_revenue;
     drop function tally_event_amount(jsonb);
     drop function exchange_rate(text, date);
+    drop function tally_check_range(timestamptz, timestamptz, text);
+    drop function tally_check_positive(interval, text, text);
     drop table exchange_rates;
   `.execute(db);
 }

@@ -53,9 +53,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     returns table (customer_id uuid, last_added_at timestamptz)
     language plpgsql stable as $fn$
     begin
-      if within is null or within <= interval '0' then
-        raise exception 'cart_abandoners: within must be a positive interval, got %', within using errcode = '22023';
-      end if;
+      perform tally_check_positive(within, 'cart_abandoners', 'within');
       return query
       select a.customer_id, max(a.last_at)
         from customer_event_days a
@@ -81,9 +79,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     returns table (customer_id uuid, orders bigint, last_order_at timestamptz)
     language plpgsql stable as $fn$
     begin
-      if after is null or after <= interval '0' then
-        raise exception 'lapsed_customers: after must be a positive interval, got %', after using errcode = '22023';
-      end if;
+      perform tally_check_positive(after, 'lapsed_customers', 'after');
       return query
       select o.customer_id, count(*), max(o.completed_at)
         from order_revenue o

@@ -56,9 +56,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       if experiment is null or goal_event is null then
         raise exception 'experiment_results: experiment and goal_event are required' using errcode = '22023';
       end if;
-      if since is null or until is null or since >= until then
-        raise exception 'experiment_results: since (%) must be before until (%)', since, until using errcode = '22023';
-      end if;
+      perform tally_check_range(since, until, 'experiment_results');
 
       return query
       -- Each exposed customer once: their variant (or "several"), and whether the goal

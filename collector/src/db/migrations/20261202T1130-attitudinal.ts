@@ -41,15 +41,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     end
     $fn$;
 
-    create function tally_check_range(since timestamptz, until timestamptz, caller text) returns void
-    language plpgsql immutable as $fn$
-    begin
-      if since is null or until is null or since >= until then
-        raise exception '%: since (%) must be before until (%)', caller, since, until using errcode = '22023';
-      end if;
-    end
-    $fn$;
-
     -- Net Promoter Score per period (UTC): each customer's latest NPS answer in the period
     -- counts once; promoters answer 9–10, detractors 0–6; NPS = 100 × (promoters −
     -- detractors) / answers.
@@ -144,7 +135,6 @@ export async function down(db: Kysely<any>): Promise<void> {
     drop function satisfaction_scores(timestamptz, timestamptz, text);
     drop function nps_by_segment(timestamptz, timestamptz);
     drop function nps(timestamptz, timestamptz, text);
-    drop function tally_check_range(timestamptz, timestamptz, text);
     drop function tally_check_period(text, text);
     drop view survey_scores;
     drop view survey_responses;
