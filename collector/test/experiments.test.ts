@@ -80,6 +80,27 @@ describe(`experiment_results on ${testEngine}`, () => {
     ]);
   });
 
+  test('funnel breaks down by the variant a customer had seen when they entered', async () => {
+    const funnel = async (steps: string) =>
+      (await sql.raw<{ breakdown_value: string | null; step: number; customers: number }>(`
+        select breakdown_value, step, customers::int from funnel(${steps}, '2026-06-01', '2026-06-02', '1 day', 'experiment:checkout-button')`)
+        .execute(database.db)).rows.map((r) => [r.breakdown_value, r.step, r.customers]);
+    // Entering at their first exposure: the customer who later saw green too entered under the
+    // control (and ordered); the exposure to another experiment enters under no variant.
+    expect(await funnel(`array['Experiment Viewed', 'Order Completed']`)).toEqual([
+      ['control', 1, 11], ['control', 2, 3],
+      ['green', 1, 10], ['green', 2, 6],
+      [null, 1, 1], [null, 2, 0],
+    ]);
+    // Entering at the order: by then that customer had seen both variants; one control
+    // customer had ordered before any exposure.
+    expect(await funnel(`array['Order Completed']`)).toEqual([
+      ['(several variants)', 1, 1], ['control', 1, 2], ['green', 1, 6], [null, 1, 1],
+    ]);
+    await expect(sql`select * from funnel(array['Order Completed'], '2026-06-01', '2026-06-02', '1 day', 'experiment')`.execute(database.db))
+      .rejects.toThrow(/breakdown must name a column of events \(such as utm_source\) or an experiment/);
+  });
+
   test('a missing argument or an empty range is refused with a clear error', async () => {
     await expect(sql`select * from experiment_results('checkout-button', 'Order Completed', '2026-06-02', '2026-06-01')`.execute(database.db))
       .rejects.toThrow(/since .* must be before until/);

@@ -103,6 +103,8 @@ describe(`access by data category on ${testEngine}`, () => {
       expect(sessions.length).toBe(1);
       const funnel = await query(`select customers from analyst_funnel(array['Product Viewed', 'Order Completed'], '2026-06-01', '2026-06-02', '1 hour', 'utm_source')`);
       expect(funnel.map((r) => Number(r.customers))).toEqual([1, 1]);
+      const byVariant = await query(`select breakdown_value, customers from analyst_funnel(array['Experiment Viewed', 'Order Completed'], '2026-06-01', '2026-06-02', '1 hour', 'experiment:x-1')`);
+      expect(byVariant.map((r) => [r.breakdown_value, Number(r.customers)])).toEqual([['control', 1], ['control', 1]]);
       expect(await query(`select order_id, revenue::float8 as revenue from orders`)).toEqual([{ order_id: 'o-1', revenue: 30 }]);
       // Revenue, segments, experiments and scores: the reports, without what names a person.
       const reports = [

@@ -14,6 +14,7 @@ import * as experiments from './20261202T1120-experiments.js';
 import * as attitudinal from './20261202T1130-attitudinal.js';
 import * as profile from './20261202T1140-profile.js';
 import * as storedSessions from './20261202T1150-stored-sessions.js';
+import * as funnelByVariant from './20261202T1155-funnel-by-variant.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '20261202T1130-attitudinal': attitudinal,
   '20261202T1140-profile': profile,
   '20261202T1150-stored-sessions': storedSessions,
+  '20261202T1155-funnel-by-variant': funnelByVariant,
 };
