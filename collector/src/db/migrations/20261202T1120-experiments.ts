@@ -59,23 +59,31 @@ export async function up(db: Kysely<any>): Promise<void> {
       perform tally_check_range(since, until, 'experiment_results');
 
       return query
-      -- Each exposed customer once: their variant (or "several"), and whether the goal
-      -- event followed their first exposure, before until: one probe of the events index
-      -- (event, customer_id, timestamp) per customer.
-      with exposed as (
-        select x.customer_id, x.variant_id, x.variant_name, x.variants > 1 as several,
-               exists (select 1 from events g
-                        where g.event = goal_event and g.customer_id = x.customer_id
-                          and g."timestamp" > x.first_exposed_at and g."timestamp" < until) as converted
-          from (select e.customer_id, min(e."timestamp") as first_exposed_at,
-                       min(e.properties ->> 'variant_id') as variant_id,
-                       max(e.properties ->> 'variant_name') as variant_name,
-                       count(distinct e.properties ->> 'variant_id') as variants
-                  from events e
-                 where e.event = 'Experiment Viewed' and e.properties ->> 'experiment_id' = experiment
-                   and e."timestamp" >= since and e."timestamp" < until and e.customer_id is not null
-                   and e.properties ->> 'variant_id' is not null
-                 group by e.customer_id) x
+      -- Each exposed customer once: their variant (or "several") and their first exposure.
+      with firsts as (
+        select e.customer_id, min(e."timestamp") as first_exposed_at,
+               min(e.properties ->> 'variant_id') as variant_id,
+               max(e.properties ->> 'variant_name') as variant_name,
+               count(distinct e.properties ->> 'variant_id') as variants
+          from events e
+         where e.event = 'Experiment Viewed' and e.properties ->> 'experiment_id' = experiment
+           and e."timestamp" >= since and e."timestamp" < until and e.customer_id is not null
+           and e.properties ->> 'variant_id' is not null
+         group by e.customer_id
+      ),
+      -- Who reached the goal after their first exposure, before until: the goal's events
+      -- (read by the events index on (event, timestamp)) joined to the exposed customers,
+      -- rather than one probe per exposed customer.
+      reached as (
+        select distinct g.customer_id
+          from events g
+          join firsts x on x.customer_id = g.customer_id
+         where g.event = goal_event and g."timestamp" > x.first_exposed_at and g."timestamp" >= since and g."timestamp" < until
+      ),
+      exposed as (
+        select x.customer_id, x.variant_id, x.variant_name, x.variants > 1 as several, r.customer_id is not null as converted
+          from firsts x
+          left join reached r on r.customer_id = x.customer_id
       ),
       per_variant as (
         select c.variant_id, max(c.variant_name) as variant_name, count(*) as n, count(*) filter (where c.converted) as x
