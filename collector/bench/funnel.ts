@@ -235,6 +235,8 @@ console.table(lastExperiment?.rows);
 if (!flags['skip-sessions']) {
   const someone = (await client.query('select customer_id from events where customer_id is not null limit 1')).rows[0].customer_id;
   await timed(`one customer's sessions`, () => client.query('select * from sessions where customer_id = $1', [someone]));
+  // The profile ranks every customer (RFM) and evaluates every saved segment, whoever it is for.
+  await timed(`one customer's profile`, () => client.query('select * from customer_profiles where customer_id = $1', [someone]));
   for (let run = 1; run <= runs; run++) {
     const { ms } = await timed(`sessions per day by source, 30 days (run ${run})`, () =>
       client.query(`select date_trunc('day', started_at) as day, utm_source, count(*) from sessions
