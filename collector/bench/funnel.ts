@@ -230,8 +230,10 @@ for (let run = 1; run <= runs; run++) {
 }
 console.table(lastExperiment?.rows);
 
-// Sessions are kept at write time (customer_sessions): one customer's sessions (what a
-// support or profile page asks), and sessions per day by source over the 30 days.
+// Sessions are kept at write time in customer_sessions (which the sessions view reads again
+// once a migration points it there: 20261202T1200-app-sessions made it computed): one
+// customer's sessions (what a support or profile page asks), and sessions per day by source
+// over the 30 days.
 if (!flags['skip-sessions']) {
   const someone = (await client.query('select customer_id from events where customer_id is not null limit 1')).rows[0].customer_id;
   await timed(`one customer's sessions`, () => client.query('select * from sessions where customer_id = $1', [someone]));
@@ -239,7 +241,7 @@ if (!flags['skip-sessions']) {
   await timed(`one customer's profile`, () => client.query('select * from customer_profiles where customer_id = $1', [someone]));
   for (let run = 1; run <= runs; run++) {
     const { ms } = await timed(`sessions per day by source, 30 days (run ${run})`, () =>
-      client.query(`select date_trunc('day', started_at) as day, utm_source, count(*) from sessions
+      client.query(`select date_trunc('day', started_at) as day, utm_source, count(*) from customer_sessions
                      where started_at >= '2026-01-01' and started_at < '2026-01-31' group by 1, 2`),
     );
     record('sessions', ms);

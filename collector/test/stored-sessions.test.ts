@@ -10,6 +10,7 @@ interface Row {
   at: string;
   type: string;
   event: string | null;
+  name: string | null;
   path: string | null;
   utm_source: string | null;
   utm_campaign: string | null;
@@ -23,14 +24,17 @@ function visits(seed: number, customers: string[], count: number): Row[] {
   const g = generator(seed);
   const origin = Date.parse('2026-05-04T00:00:00Z');
   return Array.from({ length: count }, () => {
-    const page = g.next() < 0.5;
+    const kind = g.next();
+    const page = kind < 0.4;
+    const screen = kind >= 0.4 && kind < 0.5;
     const campaign = g.next() < 0.25 ? g.pick(['spring', 'summer', 'autumn']) : null;
     return {
       message_id: randomUUID(),
       customer_id: g.pick(customers),
       at: new Date(origin + g.int(8 * 60) * 60_000).toISOString(),
-      type: page ? 'page' : 'track',
-      event: page ? null : g.pick(['Product Viewed', 'Order Completed']),
+      type: page ? 'page' : screen ? 'screen' : 'track',
+      event: page || screen ? null : g.pick(['Product Viewed', 'Order Completed']),
+      name: screen ? g.pick(['Home', 'Cart']) : null,
       path: page ? g.pick(['/', '/a', '/b']) : null,
       utm_source: campaign ? g.pick(['google', 'bing']) : null,
       utm_campaign: campaign,
@@ -40,22 +44,22 @@ function visits(seed: number, customers: string[], count: number): Row[] {
 
 async function insert(db: Kysely<any>, rows: Row[]): Promise<void> {
   await sql`
-    insert into events (message_id, source_id, type, event, customer_id, "timestamp", received_at, path, url, utm_source, utm_campaign)
-    select r.message_id, 'sessions-test', r.type, r.event, r.customer_id::uuid, r.at::timestamptz, now(), r.path,
+    insert into events (message_id, source_id, type, event, name, customer_id, "timestamp", received_at, path, url, utm_source, utm_campaign)
+    select r.message_id, 'sessions-test', r.type, r.event, r.name, r.customer_id::uuid, r.at::timestamptz, now(), r.path,
            'https://shop.example' || r.path, r.utm_source, r.utm_campaign
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-           as r(message_id text, type text, event text, customer_id text, at text, path text, utm_source text, utm_campaign text)`.execute(db);
+           as r(message_id text, type text, event text, name text, customer_id text, at text, path text, utm_source text, utm_campaign text)`.execute(db);
 }
 
 /** The sessions as stored, and as computed from every event with events_with_session (the plain computation). */
 async function storedAndComputed(db: Kysely<any>) {
-  const columns = `session_id::text, customer_id::text, started_at, ended_at, duration, landing_page, landing_path, referrer,
-                   utm_source, utm_medium, utm_campaign, utm_term, utm_content, events::int, pageviews::int, completed_order`;
-  const stored = (await sql.raw<Record<string, unknown>>(`select ${columns} from sessions order by customer_id, started_at`).execute(db)).rows;
+  const columns = `session_id::text, customer_id::text, started_at, ended_at, landing_page, landing_path, referrer,
+                   utm_source, utm_medium, utm_campaign, utm_term, utm_content, events::int, pageviews::int, completed_order,
+                   screenviews::int, landing_screen`;
+  const stored = (await sql.raw<Record<string, unknown>>(`select ${columns} from customer_sessions order by customer_id, started_at`).execute(db)).rows;
   const computed = (await sql.raw<Record<string, unknown>>(`
     select ${columns} from (
       select session_id, customer_id, min("timestamp") as started_at, max("timestamp") as ended_at,
-             max("timestamp") - min("timestamp") as duration,
              coalesce((array_agg(url order by "timestamp", id) filter (where type = 'page' and url is not null))[1],
                       (array_agg(url order by "timestamp", id) filter (where url is not null))[1]) as landing_page,
              coalesce((array_agg(path order by "timestamp", id) filter (where type = 'page' and path is not null))[1],
@@ -67,13 +71,15 @@ async function storedAndComputed(db: Kysely<any>) {
              (array_agg(utm_term order by "timestamp", id) filter (where utm_term is not null))[1] as utm_term,
              (array_agg(utm_content order by "timestamp", id) filter (where utm_content is not null))[1] as utm_content,
              count(*) as events, count(*) filter (where type = 'page') as pageviews,
-             coalesce(bool_or(event = 'Order Completed'), false) as completed_order
+             coalesce(bool_or(event = 'Order Completed'), false) as completed_order,
+             count(*) filter (where type = 'screen') as screenviews,
+             (array_agg(name order by "timestamp", id) filter (where type = 'screen' and name is not null))[1] as landing_screen
         from events_with_session group by session_id, customer_id) s
      order by customer_id, started_at`).execute(db)).rows;
   return { stored, computed };
 }
 
-describe(`sessions kept at write time on ${testEngine}`, () => {
+describe(`sessions kept at write time (customer_sessions) on ${testEngine}`, () => {
   let database: TestDatabase;
   const customers = Array.from({ length: 6 }, () => randomUUID());
   beforeAll(async () => {
@@ -96,7 +102,7 @@ describe(`sessions kept at write time on ${testEngine}`, () => {
   test('a late event with the campaign last seen before its session does not start a new one', async () => {
     const zoe = randomUUID();
     const row = (at: string, campaign: string | null): Row => ({
-      message_id: randomUUID(), customer_id: zoe, at, type: 'page', event: null, path: '/',
+      message_id: randomUUID(), customer_id: zoe, at, type: 'page', event: null, name: null, path: '/',
       utm_source: campaign ? 'google' : null, utm_campaign: campaign,
     });
     await insert(database.db, [row('2026-05-05T10:00:00Z', 'spring'), row('2026-05-05T11:00:00Z', null)]);

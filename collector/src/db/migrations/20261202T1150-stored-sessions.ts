@@ -16,6 +16,10 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
  *
  * Session ids no longer depend on the reader's time zone: both the view and the table make
  * them from the session start in UTC.
+ *
+ * The table also holds the app columns of 20261202T1200-app-sessions (`screenviews`,
+ * `landing_screen`); that migration, which runs after this one, makes `sessions` computed
+ * again: pointing it at `customer_sessions` once more needs a migration after it.
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`
@@ -42,6 +46,8 @@ export async function up(db: Kysely<any>): Promise<void> {
       events bigint not null,
       pageviews bigint not null,
       completed_order boolean not null,
+      screenviews bigint not null,
+      landing_screen text,
       primary key (customer_id, started_at)
     );
     create index customer_sessions_started_at on customer_sessions (started_at);
@@ -65,7 +71,9 @@ export async function up(db: Kysely<any>): Promise<void> {
              (array_agg(s.utm_content order by s."timestamp", s.id) filter (where s.utm_content is not null))[1],
              count(*),
              count(*) filter (where s.type = 'page'),
-             coalesce(bool_or(s.event = 'Order Completed'), false)
+             coalesce(bool_or(s.event = 'Order Completed'), false),
+             count(*) filter (where s.type = 'screen'),
+             (array_agg(s.name order by s."timestamp", s.id) filter (where s.type = 'screen' and s.name is not null))[1]
         from (
           select max(case when m.starts_session then m."timestamp" end)
                    over (partition by m.customer_id order by m."timestamp", m.id rows unbounded preceding) as session_started_at,
@@ -82,7 +90,7 @@ export async function up(db: Kysely<any>): Promise<void> {
                                  then lpad((extract(epoch from e."timestamp") * 1000000)::bigint::text, 20, '0') || e.utm_campaign end)
                              over (w rows between unbounded preceding and 1 preceding),
                            b.campaign_before) as previous_campaign,
-                         e.id, e.customer_id, e."timestamp", e.type, e.event, e.url, e.path, e.referrer,
+                         e.id, e.customer_id, e."timestamp", e.type, e.event, e.name, e.url, e.path, e.referrer,
                          e.utm_source, e.utm_medium, e.utm_campaign, e.utm_term, e.utm_content
                     from (select u.customer_id, u.starts,
                                  (select lpad((extract(epoch from c."timestamp") * 1000000)::bigint::text, 20, '0') || c.utm_campaign

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { up as createCampaignBreakdownFunnel } from './20261202T0800-funnel-campaign-breakdown.js';
 
 /**
  * `funnel(...)` broken down by the variant of an A/B test: `breakdown =>
@@ -7,7 +8,8 @@ import { sql, type Kysely } from 'kysely';
  * variants)" when they had seen more than one, null when none (docs/sql.md, "funnel()").
  * Every other call answers as before. `analyst_funnel` accepts the same breakdown.
  *
- * The function is the one of the migration before it, with the variant look-up added.
+ * The function is the one of 20261202T0800-funnel-campaign-breakdown, with the variant look-up
+ * added; `down` puts that one back.
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`
@@ -49,7 +51,15 @@ export async function up(db: Kysely<any>): Promise<void> {
       medians text := '';
       breakdown_join text := '';
       breakdown_select text := 'null::text';
+      -- breakdown => 'experiment:<experiment_id>': by the variant of that A/B test.
       experiment text := substring(breakdown from '^experiment:(.+)$');
+      -- Each entered customer's entry time: the earliest first-step event in [since, until).
+      -- Only a row of since's day can start before since; its customer's entry is then
+      -- looked up among that day's events.
+      entered_at text := 'case when pc.first_at >= $2 then pc.first_at
+                               else (select min(e."timestamp") from events e
+                                      where e.event = $1[1] and e.customer_id = pc.customer_id and e."timestamp" >= $2 and e."timestamp" < $3)
+                          end';
     begin
       if n < 1 or n > 20 then
         raise exception 'funnel: steps must name between 1 and 20 events, got %', n using errcode = '22023';
@@ -133,32 +143,48 @@ export async function up(db: Kysely<any>): Promise<void> {
       end loop;
 
       if breakdown is not null then
-        -- Each entered customer's entry time: the earliest first-step event in [since,
-        -- until). Only a row of since's day can start before since; its customer's entry is
-        -- then looked up among that day's events.
         breakdown_select := 'b.value';
-        breakdown_join := 'cross join lateral (
-             select case when pc.first_at >= $2 then pc.first_at
-                         else (select min(e."timestamp") from events e
-                                where e.event = $1[1] and e.customer_id = pc.customer_id and e."timestamp" >= $2 and e."timestamp" < $3)
-                    end as entered_at) ea';
-        -- By variant: the variant of the experiment the customer had seen by the time they
-        -- entered ("(several variants)" when more than one); by a column, its value on their
-        -- latest event by then that carries one.
         if experiment is not null then
-          breakdown_join := breakdown_join || '
-           left join lateral (
-             select case when count(distinct e.properties ->> ''variant_id'') > 1 then ''(several variants)''
-                         else min(e.properties ->> ''variant_id'') end as value
-               from events e
-              where e.event = ''Experiment Viewed'' and e.customer_id = pc.customer_id and e."timestamp" <= ea.entered_at
-                and e.properties ->> ''experiment_id'' = $8) b on true';
+          -- By variant: the variant of the experiment each entered customer had seen by the
+          -- time they entered, "(several variants)" when more than one, null when none. The
+          -- experiment's exposures are read once (index on (event, timestamp)) for every
+          -- entered customer, as the campaign columns below.
+          breakdown_join := format(
+            'left join (
+               select x.customer_id,
+                      case when count(distinct e.properties ->> ''variant_id'') > 1 then ''(several variants)''
+                           else min(e.properties ->> ''variant_id'') end as value
+                 from (select g.customer_id, %1$s as entered_at
+                         from (select customer_id, min(first_at) as first_at from entries group by customer_id) g) x
+                 join events e on e.customer_id = x.customer_id and e."timestamp" <= x.entered_at and e."timestamp" < $3
+                where e.event = ''Experiment Viewed'' and e.properties ->> ''experiment_id'' = $8
+                group by x.customer_id) b on b.customer_id = pc.customer_id',
+            replace(entered_at, 'pc.', 'g.'));
+        elsif breakdown in ('utm_source', 'utm_medium', 'utm_campaign') then
+          -- A campaign column is set on few events, all of them in the partial index
+          -- events_customer_campaign: reading that index once for every entered customer,
+          -- and keeping each one's latest value at or before entry, costs less than one
+          -- probe per customer (a probe of a partitioned table visits every month before the
+          -- entry, and events_default, even when nothing is there).
+          breakdown_join := format(
+            'left join (
+               select distinct on (x.customer_id) x.customer_id, e.%1$I::text as value
+                 from (select g.customer_id, %2$s as entered_at
+                         from (select customer_id, min(first_at) as first_at from entries group by customer_id) g) x
+                 join events e on e.customer_id = x.customer_id and e."timestamp" <= x.entered_at and e."timestamp" < $3
+                                and e.%1$I is not null
+                order by x.customer_id, e."timestamp" desc) b on b.customer_id = pc.customer_id',
+            breakdown, replace(entered_at, 'pc.', 'g.'));
         else
-          breakdown_join := breakdown_join || format('
-           left join lateral (
-             select e.%1$I::text as value from events e
-              where e.customer_id = pc.customer_id and e."timestamp" <= ea.entered_at and e.%1$I is not null
-              order by e."timestamp" desc limit 1) b on true', breakdown);
+          -- Any other column may be set on every event: one backward probe per customer of
+          -- the index (customer_id, timestamp) reads only what it needs.
+          breakdown_join := format(
+            'cross join lateral (select %2$s as entered_at) ea
+             left join lateral (
+               select e.%1$I::text as value from events e
+                where e.customer_id = pc.customer_id and e."timestamp" <= ea.entered_at and e.%1$I is not null
+                order by e."timestamp" desc limit 1) b on true',
+            breakdown, entered_at);
         end if;
       end if;
 
@@ -196,9 +222,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   await createAnalystFunnel(db, true);
 }
 
-/** `funnel` stays: it answers every call the previous one accepted the same way. */
 export async function down(db: Kysely<any>): Promise<void> {
   await createAnalystFunnel(db, false);
+  await createCampaignBreakdownFunnel(db);
 }
 
 async function createAnalystFunnel(db: Kysely<any>, byVariant: boolean): Promise<void> {

@@ -8,6 +8,7 @@ import * as transparency from './20261201T0910-transparency.js';
 import * as eventsByMonth from './20261201T1000-events-by-month.js';
 import * as roles from './20261201T1100-roles.js';
 import * as workspaceIdentities from './20261201T1200-workspace-identities.js';
+import * as funnelCampaignBreakdown from './20261202T0800-funnel-campaign-breakdown.js';
 import * as revenue from './20261202T1100-revenue.js';
 import * as segments from './20261202T1110-segments.js';
 import * as experiments from './20261202T1120-experiments.js';
@@ -15,6 +16,7 @@ import * as attitudinal from './20261202T1130-attitudinal.js';
 import * as profile from './20261202T1140-profile.js';
 import * as storedSessions from './20261202T1150-stored-sessions.js';
 import * as funnelByVariant from './20261202T1155-funnel-by-variant.js';
+import * as appSessions from './20261202T1200-app-sessions.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -30,6 +32,7 @@ export const migrations: Record<string, Migration> = {
   '20261201T1000-events-by-month': eventsByMonth,
   '20261201T1100-roles': roles,
   '20261201T1200-workspace-identities': workspaceIdentities,
+  '20261202T0800-funnel-campaign-breakdown': funnelCampaignBreakdown,
   '20261202T1100-revenue': revenue,
   '20261202T1110-segments': segments,
   '20261202T1120-experiments': experiments,
@@ -37,4 +40,5 @@ export const migrations: Record<string, Migration> = {
   '20261202T1140-profile': profile,
   '20261202T1150-stored-sessions': storedSessions,
   '20261202T1155-funnel-by-variant': funnelByVariant,
+  '20261202T1200-app-sessions': appSessions,
 };
