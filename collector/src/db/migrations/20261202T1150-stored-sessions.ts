@@ -1,4 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { grantToRoles } from '../role-grants.js';
 
 /**
  * Sessions kept at write time (docs/sql.md, "events_with_session and sessions"): the
@@ -216,6 +217,8 @@ export async function up(db: Kysely<any>): Promise<void> {
            events, pageviews, completed_order
       from customer_sessions;
   `.execute(db);
+  // Full landing URLs and referrers: marketers', as sessions is.
+  await grantToRoles(db, { tally_marketer: ['select on customer_sessions'] });
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
