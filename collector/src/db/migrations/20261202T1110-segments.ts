@@ -121,16 +121,27 @@ export async function up(db: Kysely<any>): Promise<void> {
     create trigger segments_checked before insert or update of definition on segments
       for each row execute function tally_check_segment();
 
+    -- A saved segment's definition, or an error naming the caller when there is none.
+    create function tally_segment_definition(segment text, caller text) returns text
+    language plpgsql stable as $fn$
+    declare
+      definition text;
+    begin
+      select s.definition into definition from segments s where s.name = segment;
+      if definition is null then
+        raise exception '%: no saved segment is named %', caller, segment using errcode = '22023';
+      end if;
+      return definition;
+    end
+    $fn$;
+
     create function segment_members(segment text, at timestamptz default now())
     returns table (customer_id uuid)
     language plpgsql stable as $fn$
     declare
       query text;
     begin
-      select s.definition into query from segments s where s.name = segment;
-      if query is null then
-        raise exception 'segment_members: no saved segment is named %', segment using errcode = '22023';
-      end if;
+      query := tally_segment_definition(segment, 'segment_members');
       if at is null then
         raise exception 'segment_members: at must be a time, got null' using errcode = '22023';
       end if;
@@ -146,10 +157,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       point timestamptz;
       n bigint;
     begin
-      select s.definition into query from segments s where s.name = segment;
-      if query is null then
-        raise exception 'segment_counts: no saved segment is named %', segment using errcode = '22023';
-      end if;
+      query := tally_segment_definition(segment, 'segment_counts');
       if since is null or until is null or since > until then
         raise exception 'segment_counts: since (%) must not be after until (%)', since, until using errcode = '22023';
       end if;
@@ -192,6 +200,7 @@ export async function down(db: Kysely<any>): Promise<void> {
     drop function tally_segment_memberships();
     drop function segment_counts(text, timestamptz, timestamptz, interval);
     drop function segment_members(text, timestamptz);
+    drop function tally_segment_definition(text, text);
     drop table segments;
     drop function tally_check_segment();
     drop function lapsed_customers(interval);
