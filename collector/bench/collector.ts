@@ -8,7 +8,7 @@
 //   pnpm bench:collector            (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/test)
 //   BENCH_SECONDS=10 BENCH_LEVELS=10,50,100 pnpm bench:collector
 //   BENCH_CPU_PROF=/tmp/prof pnpm bench:collector   (writes the collector's CPU profile there)
-//   BENCH_DISABLE_TRIGGERS=events_sessions_added pnpm bench:collector   (what a trigger on events costs:
+//   BENCH_DISABLE_TRIGGERS=events_days_added pnpm bench:collector   (what a trigger on events costs:
 //     the named triggers are disabled once the collector has migrated the database)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';

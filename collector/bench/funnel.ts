@@ -4,9 +4,9 @@
  *
  *   pnpm bench:funnel [--events 10000000] [--customers 500000] [--reuse] [--runs 5] [--skip-sessions] [--database tally_bench_funnel]
  *
- * Besides the funnels it times the reports of docs/sql.md that read every customer: sessions
- * per day by source (from the sessions kept at write time), RFM and an A/B test's results (the test's `Experiment Viewed` events,
- * one per customer, are added under the source `bench-experiments` when missing).
+ * Besides the funnels it times the reports of docs/sql.md that read every customer: RFM, an
+ * A/B test's results (the test's `Experiment Viewed` events, one per customer, are added under
+ * the source `bench-experiments` when missing) and sessions per landing page and day.
  *
  * DATABASE_URL names the server (default postgres://postgres@127.0.0.1:5432/postgres); the
  * data goes to the database `tally_bench_funnel` (or --database) on it, which --reuse keeps
@@ -95,8 +95,6 @@ if (loaded !== events) {
     `select indexname, indexdef from pg_indexes where tablename = 'events' and indexname <> 'events_pkey'`,
   );
   for (const index of indexes.rows) await client.query(`drop index ${index.indexname}`);
-  // Sessions are worked out once after the load rather than again after each chunk.
-  await client.query('alter table events disable trigger events_sessions_added');
   // The journeys fall in January 2026: its partition (and February's) hold them, not the
   // default one. Loaded straight into the table, the rows skip the message-id ledger, which
   // no query here reads.
@@ -158,9 +156,6 @@ if (loaded !== events) {
   }
   await timed('vacuum analyze events', () => client.query('vacuum (analyze) events'));
   await timed('vacuum analyze customer_event_days', () => client.query('vacuum (analyze) customer_event_days'));
-  await timed('work out every session', () => client.query('select tally_sessions_rebuild()'));
-  await client.query('alter table events enable trigger events_sessions_added');
-  await timed('vacuum analyze customer_sessions', () => client.query('vacuum (analyze) customer_sessions'));
 }
 
 // Half the customers see the control of a checkout-button test, half the green variant,
@@ -230,22 +225,16 @@ for (let run = 1; run <= runs; run++) {
 }
 console.table(lastExperiment?.rows);
 
-// Sessions are kept at write time in customer_sessions (which the sessions view reads again
-// once a migration points it there: 20261202T1200-app-sessions made it computed): one
-// customer's sessions (what a support or profile page asks), and sessions per day by source
-// over the 30 days.
+// Sessions are computed when queried. What that costs: one customer's sessions (what a
+// support or profile page asks), and sessions per day over all events (a report).
 if (!flags['skip-sessions']) {
   const someone = (await client.query('select customer_id from events where customer_id is not null limit 1')).rows[0].customer_id;
   await timed(`one customer's sessions`, () => client.query('select * from sessions where customer_id = $1', [someone]));
   // The profile ranks every customer (RFM) and evaluates every saved segment, whoever it is for.
   await timed(`one customer's profile`, () => client.query('select * from customer_profiles where customer_id = $1', [someone]));
-  for (let run = 1; run <= runs; run++) {
-    const { ms } = await timed(`sessions per day by source, 30 days (run ${run})`, () =>
-      client.query(`select date_trunc('day', started_at) as day, utm_source, count(*) from customer_sessions
-                     where started_at >= '2026-01-01' and started_at < '2026-01-31' group by 1, 2`),
-    );
-    record('sessions', ms);
-  }
+  await timed(`sessions per landing page and day, all ${events.toLocaleString('en')} events`, () =>
+    client.query(`select date_trunc('day', started_at) as day, landing_path, count(*) from sessions group by 1, 2`),
+  );
 }
 
 const best = (label: string) => Math.min(...(figures[label] ?? [Number.NaN]));
@@ -257,7 +246,6 @@ console.log(`\nload average while measuring: ${loadavg().map((n) => n.toFixed(2)
 const goals: [key: string, label: string, goalSeconds: number][] = [
   ['funnel', '4-step funnel', 2],
   ['funnel by utm_source', 'same funnel by utm_source', 2],
-  ['sessions', 'sessions per day by source, 30 days', 2],
   ['rfm', `RFM over ${customerCount.toLocaleString('en')} customers`, 5],
   ['experiment', 'experiment results', 2],
 ];

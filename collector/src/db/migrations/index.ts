@@ -14,7 +14,6 @@ import * as segments from './20261202T1110-segments.js';
 import * as experiments from './20261202T1120-experiments.js';
 import * as attitudinal from './20261202T1130-attitudinal.js';
 import * as profile from './20261202T1140-profile.js';
-import * as storedSessions from './20261202T1150-stored-sessions.js';
 import * as funnelByVariant from './20261202T1155-funnel-by-variant.js';
 import * as appSessions from './20261202T1200-app-sessions.js';
 
@@ -38,7 +37,6 @@ export const migrations: Record<string, Migration> = {
   '20261202T1120-experiments': experiments,
   '20261202T1130-attitudinal': attitudinal,
   '20261202T1140-profile': profile,
-  '20261202T1150-stored-sessions': storedSessions,
   '20261202T1155-funnel-by-variant': funnelByVariant,
   '20261202T1200-app-sessions': appSessions,
 };
