@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
-import { checkStatement } from './sql-guard.js';
+import { checkStatement } from '@tally/collector';
 
 /** Where a running start script says its SQL endpoint listens, and its token, inside the data folder (mode 0600). */
 export const endpointFile = (dataDir: string) => join(dataDir, 'sql-endpoint.json');

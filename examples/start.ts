@@ -5,6 +5,7 @@
  * PORT (default 8080) and SITE_PORT (default 8081) move them; every collector setting
  * (collector/README.md) applies.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, startCollector, type CollectorConfig } from '@tally/collector';
@@ -23,6 +24,10 @@ try {
     // One JSON line per request would bury this console; TALLY_LOG_LEVEL=info shows them.
     TALLY_LOG_LEVEL: process.env.TALLY_LOG_LEVEL ?? 'warn',
     TALLY_DATA_DIR: process.env.TALLY_DATA_DIR ?? `${repo}.tally-data`,
+    // The dashboard is on with the embedded database; it is opened with the one-time link
+    // printed below (a password nobody is told keeps the login form closed).
+    TALLY_DASHBOARD: process.env.TALLY_DASHBOARD ?? (process.env.DATABASE_URL ? 'off' : 'on'),
+    TALLY_DASHBOARD_PASSWORD: process.env.TALLY_DASHBOARD_PASSWORD ?? randomBytes(24).toString('base64url'),
   });
 } catch (error) {
   if (error instanceof ConfigError) {
@@ -62,13 +67,16 @@ const site = await serveStatic({
 const endpoint = collector.database.engine === 'pglite' ? await startSqlEndpoint(collector.database.db, config.dataDir) : undefined;
 
 const where = collector.database.engine === 'pglite' ? `embedded database in ${config.dataDir}` : 'Postgres at DATABASE_URL';
+const loginLink = collector.dashboardLoginLink();
 console.log(`
   Tally is running.
 
   collector   ${collectorUrl}        (${where})
   shop        ${site.url}/shop/      (script tag)
   SPA         ${site.url}/spa/       (ESM package, client-side routing)
-
+${loginLink ? `  dashboard   ${loginLink}
+              (a one-time login link: it opens on the checkout funnel of your visit)
+` : ''}
   Click through the shop, then, in another terminal:
 
     pnpm sql examples/sql/checkout-funnel.sql

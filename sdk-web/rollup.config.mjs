@@ -44,4 +44,19 @@ export default [
     plugins: [ts(false), minify(false)],
   },
   ...appAndServerEntries,
+
+  // Consent-manager bridges, outside the 4 KB script: ESM entries (`@tally/sdk-web/tcf`,
+  // `@tally/sdk-web/consent-mode`) and their script tag add-ons (dist/tally-tcf.js, dist/tally-consent-mode.js).
+  ...['tcf', 'consent-mode'].flatMap((name) => [
+    {
+      input: here(`src/${name}.ts`),
+      output: { file: here(`dist/${name}.js`), format: 'es' },
+      plugins: [ts(true), minify(true)],
+    },
+    {
+      input: here(`src/${name}-tag.ts`),
+      output: { file: here(`dist/tally-${name}.js`), format: 'iife', strict: false },
+      plugins: [ts(false), minify(false)],
+    },
+  ]),
 ];

@@ -24,7 +24,7 @@ export interface CollectorEnv {
 
 /** The settings of the collector its routes read. */
 export type AppConfig = Pick<CollectorConfig, 'sources' | 'trustProxy' | 'skewThresholdMs' | 'adminKey'> &
-  Partial<Pick<CollectorConfig, 'publicUrl' | 'metricsToken'>>;
+  Partial<Pick<CollectorConfig, 'publicUrl' | 'metricsToken' | 'trackerScriptName' | 'anonymousIdCookie'>>;
 
 /** What every route module receives when it registers its routes. */
 export interface RouteDeps {

@@ -1,6 +1,9 @@
 import { Hono, type Context } from 'hono';
 import type { AppConfig, CollectorEnv, RouteDeps } from './app-context.js';
 import type { Database } from './db/database.js';
+import { dashboardRoutes } from './dashboard/routes.js';
+import type { DashboardReader } from './dashboard/reader.js';
+import type { DashboardSessions } from './dashboard/sessions.js';
 import { ApiError, onError } from './errors.js';
 import type { EventWriter } from './ingest/group-commit-writer.js';
 import { requestLog, silentLogger, type Logger } from './logger.js';
@@ -32,6 +35,8 @@ export interface AppDeps {
   peerAddress?: (c: Context<CollectorEnv>) => string | undefined;
   /** Per-address and per-write-key request limits (429 with `Retry-After`); none when absent. */
   rateLimit?: RateLimitOptions | undefined;
+  /** The dashboard's read-only reader and sessions; absent → `/dashboard` answers 404 (the default). */
+  dashboard?: { reader: DashboardReader; sessions: DashboardSessions } | undefined;
 }
 
 /**
@@ -82,5 +87,9 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> & { writer: EventWr
   registerHealthRoutes(app, routeDeps);
   registerMetricsRoute(app, routeDeps);
   app.route('/v1/admin', dataRightsRoutes({ database: deps.database, adminKey: config.adminKey, now: routeDeps.now }));
+  if (deps.dashboard) {
+    app.get('/dashboard/', (c) => c.redirect('/dashboard', 301));
+    app.route('/dashboard', dashboardRoutes({ database: deps.database, ...deps.dashboard, secureCookie: config.publicUrl?.startsWith('https://') }));
+  }
   return Object.assign(app, { writer, metrics });
 }

@@ -102,3 +102,30 @@ describe('loadConfig: surface settings', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 });
+
+describe('loadConfig: the dashboard', () => {
+  const admin = 'a'.repeat(32);
+  test('is off unless TALLY_DASHBOARD is on', () => {
+    expect(loadConfig({}).dashboard).toBeUndefined();
+    expect(loadConfig({ TALLY_DASHBOARD: 'off', TALLY_DASHBOARD_PASSWORD: 'long-enough-password' }).dashboard).toBeUndefined();
+  });
+
+  test('on, with a password or the admin key to log in with', () => {
+    expect(loadConfig({ TALLY_DASHBOARD: 'on', TALLY_DASHBOARD_PASSWORD: 'long-enough-password' }).dashboard).toEqual({ password: 'long-enough-password', databaseUrl: undefined });
+    expect(loadConfig({ TALLY_DASHBOARD: 'on', TALLY_ADMIN_KEY: admin }).dashboard).toEqual({ password: undefined, databaseUrl: undefined });
+    expect(
+      loadConfig({ TALLY_DASHBOARD: 'on', TALLY_ADMIN_KEY: admin, DATABASE_URL: 'postgres://tally@db/tally', TALLY_DASHBOARD_DATABASE_URL: 'postgres://dashboard@db/tally' }).dashboard,
+    ).toEqual({ password: undefined, databaseUrl: 'postgres://dashboard@db/tally' });
+  });
+
+  test.each([
+    [{ TALLY_DASHBOARD: 'yes' }, /^TALLY_DASHBOARD: expected "on" or "off"/],
+    [{ TALLY_DASHBOARD: 'on' }, /^TALLY_DASHBOARD: "on" needs TALLY_DASHBOARD_PASSWORD or TALLY_ADMIN_KEY/],
+    [{ TALLY_DASHBOARD: 'on', TALLY_DASHBOARD_PASSWORD: 'short' }, /^TALLY_DASHBOARD_PASSWORD: expected at least 12 characters$/],
+    [{ TALLY_DASHBOARD: 'on', TALLY_ADMIN_KEY: admin, DATABASE_URL: 'postgres://tally@db/tally' }, /^TALLY_DASHBOARD_DATABASE_URL: required with DATABASE_URL/],
+    [{ TALLY_DASHBOARD: 'on', TALLY_ADMIN_KEY: admin, TALLY_DASHBOARD_DATABASE_URL: 'mysql://db' }, /^TALLY_DASHBOARD_DATABASE_URL: expected a postgres:\/\//],
+  ])('refuses %o with a message naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});

@@ -24,6 +24,11 @@ export const Source = z.object({
   kind: z.enum(['client', 'server']).default('client'),
   /** With it, a userId counts only with `context.userHash` = hex HMAC-SHA256 of the userId under this secret. */
   identitySecret: z.string().min(16, 'expected at least 16 characters').optional(),
+  /**
+   * Whether the collector sets the anonymousId cookie (`tally_aid`) from the server when it is reached
+   * under the site's own origin (see `anonymous-id-cookie.ts`); absent: `TALLY_ANONYMOUS_ID_COOKIE`.
+   */
+  anonymousIdCookie: z.boolean().optional(),
   /** How much of its refused events the source may make us store per UTC day (see `ingest/rejections.ts`). */
   rejectedBudget: z
     .object({ rowsPerDay: z.number().int().min(0), bytesPerDay: z.number().int().min(0) })
@@ -94,9 +99,17 @@ const Environment = z.object({
   TALLY_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000, 5_000),
   TALLY_MAX_CONNECTIONS: int(1, 1_000_000, 1_024),
   TALLY_TRACKER_SCRIPT: z.preprocess(unset, z.string().default(DEFAULT_TRACKER_SCRIPT)),
+  TALLY_TRACKER_SCRIPT_NAME: z.preprocess(
+    unset,
+    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\.js$/, 'expected a file name ending in .js, such as "p.js" (letters, digits, ".", "_", "-")').optional(),
+  ),
+  TALLY_ANONYMOUS_ID_COOKIE: z.preprocess(unset, z.enum(['true', 'false'], 'expected true or false').default('false').transform((value) => value === 'true')),
   TALLY_LOG_LEVEL: z.preprocess(unset, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info')),
   TALLY_RETENTION_INTERVAL_MS: int(1_000, 7 * 86_400_000, 3_600_000),
   TALLY_REJECTED_RETENTION_DAYS: int(1, 36_500, 30),
+  TALLY_DASHBOARD: z.preprocess(unset, z.enum(['on', 'off'], { error: 'expected "on" or "off"' }).default('off')),
+  TALLY_DASHBOARD_PASSWORD: secret(12),
+  TALLY_DASHBOARD_DATABASE_URL: z.preprocess(unset, z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// connection string').optional()),
 });
 type Environment = z.infer<typeof Environment>;
 
@@ -116,6 +129,17 @@ export interface ServerLimits {
   keepAliveTimeoutMs: number;
   /** Open connections at most; more are closed as they arrive. */
   maxConnections: number;
+}
+
+/** The dashboard at `/dashboard` (see `dashboard/`), when `TALLY_DASHBOARD=on`. */
+export interface DashboardConfig {
+  /** A password that opens the dashboard (12 characters or more); the admin key opens it too. */
+  password: string | undefined;
+  /**
+   * On Postgres, a login role that is a member of `tally_dashboard` (read-only) and nothing
+   * more: every dashboard query runs on connections of this role. Required with `DATABASE_URL`.
+   */
+  databaseUrl: string | undefined;
 }
 
 /** Where a command-line tool finds the database. */
@@ -148,11 +172,17 @@ export interface CollectorConfig extends DatabaseLocation {
   server: ServerLimits;
   /** The browser tracker file served at `/t.js`. */
   trackerScriptPath: string;
+  /** The file name the tracker is served under instead of `t.js` and `tally.js` (`TALLY_TRACKER_SCRIPT_NAME`). */
+  trackerScriptName: string | undefined;
+  /** Whether sources that do not say set the anonymousId cookie from the server (`TALLY_ANONYMOUS_ID_COOKIE`). */
+  anonymousIdCookie: boolean;
   logLevel: Environment['TALLY_LOG_LEVEL'];
   /** Retention schedule from `TALLY_RETENTION_INTERVAL_MS` and `TALLY_REJECTED_RETENTION_DAYS` (see `retention/`). */
   retention: RetentionSettings;
   /** True when no source was configured and the development source is in use. */
   usingDevelopmentSource: boolean;
+  /** The dashboard's settings; absent (the default) → `/dashboard` answers 404. */
+  dashboard: DashboardConfig | undefined;
 }
 
 /** The source used when none is configured, so that `pnpm start` works out of the box. */
@@ -186,6 +216,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.TALLY_HEADERS_TIMEOUT_MS > e.TALLY_REQUEST_TIMEOUT_MS) {
     throw new ConfigError('TALLY_HEADERS_TIMEOUT_MS: must not be longer than TALLY_REQUEST_TIMEOUT_MS');
   }
+  const dashboard = loadDashboard(e);
   const bucket = (ratePerSecond: number, burst: number): BucketRate | false =>
     ratePerSecond > 0 ? { ratePerSecond, burst: Math.max(1, burst || ratePerSecond * 2) } : false;
   return {
@@ -213,9 +244,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxConnections: e.TALLY_MAX_CONNECTIONS,
     },
     trackerScriptPath: e.TALLY_TRACKER_SCRIPT,
+    trackerScriptName: e.TALLY_TRACKER_SCRIPT_NAME,
+    anonymousIdCookie: e.TALLY_ANONYMOUS_ID_COOKIE,
     logLevel: e.TALLY_LOG_LEVEL,
     retention: { intervalMs: e.TALLY_RETENTION_INTERVAL_MS, rejectedRetentionDays: e.TALLY_REJECTED_RETENTION_DAYS },
+    dashboard,
   };
+}
+
+function loadDashboard(e: Environment): DashboardConfig | undefined {
+  if (e.TALLY_DASHBOARD === 'off') return undefined;
+  if (e.TALLY_DASHBOARD_PASSWORD === undefined && e.TALLY_ADMIN_KEY === undefined) {
+    throw new ConfigError('TALLY_DASHBOARD: "on" needs TALLY_DASHBOARD_PASSWORD or TALLY_ADMIN_KEY to log in with');
+  }
+  if (e.DATABASE_URL !== undefined && e.TALLY_DASHBOARD_DATABASE_URL === undefined) {
+    throw new ConfigError(
+      'TALLY_DASHBOARD_DATABASE_URL: required with DATABASE_URL when TALLY_DASHBOARD is "on": a login role that is a member of tally_dashboard (see collector/README.md)',
+    );
+  }
+  return { password: e.TALLY_DASHBOARD_PASSWORD, databaseUrl: e.TALLY_DASHBOARD_DATABASE_URL };
 }
 
 /**
@@ -254,7 +301,7 @@ function parseEnvironment<S extends z.ZodType<Partial<Environment>>>(env: Record
     const name = String(issue.path[0] ?? 'environment');
     const raw = env[name];
     // Secrets are never echoed back.
-    const shown = raw === undefined || /KEY|TOKEN|URL/.test(name) ? '' : ` (got "${raw}")`;
+    const shown = raw === undefined || /KEY|TOKEN|URL|PASSWORD/.test(name) ? '' : ` (got "${raw}")`;
     throw new ConfigError(`${name}: ${issue.message}${shown}`);
   }
   return result.data as Environment;

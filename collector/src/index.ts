@@ -13,6 +13,7 @@ export {
 } from './config.js';
 export { createDatabase, type Database, type DatabaseConfig } from './db/database.js';
 export { migrateToLatest } from './db/migrate.js';
+export { checkStatement, type StatementCheck, type StatementPlace } from './db/read-only-statement.js';
 export type { Database as Tables } from './db/schema/database.js';
 export { ApiError } from './errors.js';
 export {

@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './app.js';
+import { createDashboardReader, type DashboardReader } from './dashboard/reader.js';
+import { createDashboardSessions, type DashboardSessions } from './dashboard/sessions.js';
 import type { CollectorConfig } from './config.js';
 import { createDatabase, type Database } from './db/database.js';
 import { createGroupCommitWriter } from './ingest/group-commit-writer.js';
@@ -17,6 +19,8 @@ export interface RunningCollector {
   readonly database: Database;
   readonly server: ServerType;
   readonly logger: Logger;
+  /** A one-time login link to the dashboard (valid 24 hours); undefined when the dashboard is off. */
+  dashboardLoginLink(): string | undefined;
   /**
    * Graceful stop: stops accepting connections, answers 503 to requests that still arrive,
    * commits everything already taken, then closes the database.
@@ -56,6 +60,18 @@ export async function startCollector(config: CollectorConfig, options: { databas
     connections: database.engine === 'pglite' ? 1 : Math.min(config.writerConnections, config.poolSize),
     onFlush: (stats) => metrics.recordFlush(stats),
   });
+  let dashboard: { reader: DashboardReader; sessions: DashboardSessions } | undefined;
+  if (config.dashboard) {
+    try {
+      dashboard = {
+        reader: await createDashboardReader(database, config.dashboard.databaseUrl),
+        sessions: createDashboardSessions({ secrets: [config.dashboard.password, config.adminKey] }),
+      };
+    } catch (error) {
+      if (!options.database) await database.close();
+      throw error;
+    }
+  }
   const app = createApp({
     database,
     config,
@@ -64,6 +80,7 @@ export async function startCollector(config: CollectorConfig, options: { databas
     logger,
     rateLimit: config.rateLimit,
     trackerScript: loadTrackerScript(config.trackerScriptPath),
+    dashboard,
   });
   const retention = await startRetention({ db: database.db, sources: config.sources, settings: config.retention });
 
@@ -90,19 +107,22 @@ export async function startCollector(config: CollectorConfig, options: { databas
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
 
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url,
     port,
     database,
     server,
     logger,
+    dashboardLoginLink: () => (dashboard ? `${config.publicUrl ?? url}/dashboard/login/${dashboard.sessions.issueLoginToken()}` : undefined),
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         if ('closeIdleConnections' in server) server.closeIdleConnections();
         await writer.drain();
         await retention.stop();
+        await dashboard?.reader.close();
         // Requests still open were refused by the closed writer; give them a moment to be answered.
         await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
         if ('closeAllConnections' in server) server.closeAllConnections();

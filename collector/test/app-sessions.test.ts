@@ -110,7 +110,8 @@ describe(`app sessions on ${testEngine}`, () => {
     expect(await columns('analyst_sessions')).not.toContain('landing_screen');
     expect(await asAnalyst()).toBe(4);
 
-    expect(await migrateToLatest(db)).toEqual(['20261202T1200-app-sessions']);
+    // Later migrations come back up with it.
+    expect(await migrateToLatest(db)).toContain('20261202T1200-app-sessions');
     expect(await columns('sessions')).toEqual(expect.arrayContaining(['screenviews', 'landing_screen']));
     expect(await columns('analyst_sessions')).toEqual(expect.arrayContaining(['screenviews', 'landing_screen']));
     expect(await asAnalyst()).toBe(4);

@@ -22,7 +22,8 @@ describe('the first five minutes', () => {
   };
 
   beforeAll(async () => {
-    collector = await startCollector({ ...loadConfig({}), port: 0, host: '127.0.0.1', dataDir: 'memory://' });
+    // As `pnpm start` configures it: the dashboard on, opened by a one-time link.
+    collector = await startCollector({ ...loadConfig({ TALLY_DASHBOARD: 'on', TALLY_DASHBOARD_PASSWORD: randomUUID() }), port: 0, host: '127.0.0.1', dataDir: 'memory://' });
     endpoint = await startSqlEndpoint(collector.database.db, dataDir);
     site = await serveStatic({
       root: new URL('..', import.meta.url).pathname,
@@ -85,6 +86,17 @@ describe('the first five minutes', () => {
 
     const profile = await ask('select email, orders, revenue from customer_profiles');
     expect(((await profile.json()) as { rows: unknown[] }).rows).toEqual([{ email: 'ann@example.com', orders: 1, revenue: { '(none)': 14 } }]);
+
+    // The printed dashboard link opens on the checkout funnel of this visit.
+    const login = await fetch(collector.dashboardLoginLink()!, { redirect: 'manual' });
+    expect(login.status).toBe(303);
+    expect(login.headers.get('location')).toBe('/dashboard#funnel');
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const steps = ['Product Viewed', 'Product Added', 'Checkout Started', 'Order Completed'].map((step) => `step=${encodeURIComponent(step)}`).join('&');
+    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    const funnel = await fetch(`${collector.url}/dashboard/api/funnel?${steps}&since=${day(-30)}&until=${day(1)}&within=7%20days`, { headers: { cookie } });
+    const bars = ((await funnel.json()) as { funnel: { rows: { customers: number }[] } }).funnel.rows.map((row) => row.customers);
+    expect(bars).toEqual([1, 1, 1, 1]);
   });
 
   test('a bad query gets its error message back', async () => {

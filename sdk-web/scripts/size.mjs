@@ -26,13 +26,14 @@ export function measure(text) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   let over = false;
-  for (const file of ['dist/index.js', 'dist/tally.js', 'dist/snippet.js', ...APP_AND_SERVER]) {
+  const bridges = ['dist/tcf.js', 'dist/tally-tcf.js', 'dist/consent-mode.js', 'dist/tally-consent-mode.js'];
+  for (const file of ['dist/index.js', 'dist/tally.js', 'dist/snippet.js', ...APP_AND_SERVER, ...bridges]) {
     const s = measure(readFileSync(new URL(file, dir)));
     const budget = BUDGET[file];
     const note = budget ? ` (budget ${budget} gzip${s.gzip > budget ? ', OVER' : ''})` : '';
     if (budget && s.gzip > budget) over = true;
     console.log(
-      `${file.padEnd(21)} ${String(s.min).padStart(6)} B min  ${String(s.zlib).padStart(5)} B zlib -9  ${String(s.gzipProgram).padStart(5)} B gzip -9 -n  ${String(s.brotli).padStart(5)} B brotli${note}`,
+      `${file.padEnd(28)} ${String(s.min).padStart(6)} B min  ${String(s.zlib).padStart(5)} B zlib -9  ${String(s.gzipProgram).padStart(5)} B gzip -9 -n  ${String(s.brotli).padStart(5)} B brotli${note}`,
     );
   }
   if (over && process.argv.includes('--check')) process.exit(1);

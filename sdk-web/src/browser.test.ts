@@ -1,19 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { fakeNetwork } from '../test/helpers.js';
+import { describe, expect, it, vi } from 'vitest';
+import { fakeNetwork, routePageTo } from '../test/helpers.js';
 import type { Tally } from './core.js';
 
 const net = fakeNetwork();
 
-beforeAll(() => {
-  vi.useFakeTimers();
-  localStorage.clear();
-  vi.stubGlobal('fetch', net.fetch);
-  navigator.sendBeacon = net.sendBeacon;
-});
-afterAll(() => {
-  vi.useRealTimers();
-  vi.unstubAllGlobals();
-});
+routePageTo(net);
 
 describe('script tag', () => {
   it('starts from data-* attributes: write key, host, and any option', async () => {

@@ -21,7 +21,8 @@ try {
     if (d?.writeKey) {
       // data-host, data-flush-at="10", data-capture-clicks="all", data-debug="true", data-consent="opt-in",
       // data-gpc-denies="marketing" (a comma-separated list, empty for none), …
-      const o: Record<string, any> = { host: new URL(s!.src).origin };
+      // The script's own folder: `https://shop.example/t/t.js` sends to `https://shop.example/t/v1/batch`.
+      const o: Record<string, any> = { host: new URL('.', s!.src).href };
       for (const k in d) o[k] = parse(d[k]) ?? d[k];
       if (typeof o.consent == 'string') o.consent = { mode: o.consent };
       if (d.gpcDenies != null) (o.consent ||= {}).gpcDenies = d.gpcDenies.split(/[\s,]+/);

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { clearBrowserState, fakeNetwork, testEnv, type FakeNetwork } from '../test/helpers.js';
 import { captureClicks, selector } from './capture-clicks.js';
 import { createTally, type Options } from './core.js';
+import { QUEUE } from './delivery.js';
 
 let net: FakeNetwork;
 let root: HTMLElement;
@@ -10,9 +11,14 @@ const start = (o: Partial<Options> = {}) => {
   root = document.createElement('main');
   root.id = `root${Math.random().toString(36).slice(2)}`;
   document.body.append(root);
+  const own = root;
   const t = createTally(testEnv(net), [
     (tally, opts) => {
-      const scoped = { ...tally, track: (...a: Parameters<typeof tally.track>) => root.isConnected && tally.track(...a) };
+      const scoped = {
+        ...tally,
+        track: (...a: Parameters<typeof tally.track>) => own.isConnected && tally.track(...a),
+        flush: (...a: Parameters<typeof tally.flush>) => own.isConnected && tally.flush(...a),
+      };
       captureClicks(scoped as typeof tally, opts);
     },
   ]);
@@ -67,6 +73,25 @@ describe('click capture', () => {
     expect(net.requests).toHaveLength(1);
     expect(net.requests[0]!.keepalive).toBe(true);
     expect(net.requests[0]!.body.batch[0]!.event).toBe('Outbound');
+  });
+
+  it('a leaving link’s event is stored before it is sent: a request the page never hears back from is sent again by the next page', async () => {
+    start();
+    net.respond(() => 'page gone');
+    root.innerHTML = `<a href="/elsewhere" data-tally-event="Outbound">Go</a>`;
+    root.querySelector('a')!.addEventListener('click', (e) => e.preventDefault());
+    root.querySelector('a')!.click();
+    expect(net.requests).toHaveLength(1);
+    const stored = Object.keys(localStorage).filter((k) => k.startsWith(QUEUE));
+    expect(stored).toHaveLength(1);
+    expect(localStorage.getItem(stored[0]!)).toContain('"event":"Outbound"');
+    // The next page: its tracker finds the stored event and sends it.
+    net.respond(() => ({ status: 200 }));
+    createTally(testEnv(net)).init({ writeKey: 'wk', capturePages: false });
+    await vi.waitFor(() => {
+      expect(net.accepted().map((m) => m.event)).toEqual(['Outbound']);
+      expect(Object.keys(localStorage).filter((k) => k.startsWith(QUEUE))).toEqual([]);
+    });
   });
 
   it('captureClicks: false turns it off', () => {

@@ -34,9 +34,10 @@ export const captureClicks: Plugin = (tally, o) => {
             href: (any as HTMLAnchorElement).href || undefined,
           });
         } else return;
-        // A link that leaves the page: send now, with keepalive, rather than on a timer that will not fire.
+        // A link that leaves the page: send now, with keepalive, rather than on a timer that will not fire,
+        // and store it first, as on page hide: a collector down at that moment then loses nothing.
         const link = t.closest('a[href]') as HTMLAnchorElement | null;
-        if (link && link.target != '_blank') tally.flush();
+        if (link && link.target != '_blank') tally.flush(true);
       } catch {
         // never reach the host page
       }

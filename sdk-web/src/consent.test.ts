@@ -51,6 +51,31 @@ describe('opt-in mode', () => {
     expect(document.cookie).toContain(`tally_aid=${t.user()!.anonymousId}`);
   });
 
+  it('a mixed answer (a consent manager’s): the grant sends what waited, the deny of a category never allowed then discards none of it', async () => {
+    const t = start({ consent: { mode: 'opt-in' }, flushAt: 20 });
+    t.track('Early');
+    t.track('Ad Seen', {}, { category: 'marketing' });
+    t.grant('analytics');
+    t.deny('marketing');
+    t.flush();
+    await settle();
+    const sent = net.accepted();
+    expect(sent.map((m) => m.event)).toEqual(['Early', 'Consent Updated']);
+    expect(sent[1]!.properties).toEqual({ necessary: true, analytics: true, marketing: false });
+    expect(t.consent()!.categoryPreferences).toEqual({ necessary: true, analytics: true, marketing: false });
+  });
+
+  it('a deny of a category that was allowed still discards what waits in the batch', async () => {
+    const t = start({ consent: { mode: 'opt-in' }, flushAt: 20 });
+    t.grant();
+    t.track('Waiting');
+    t.deny('marketing');
+    t.flush();
+    await settle();
+    expect(net.accepted().map((m) => m.event)).toEqual(['Consent Updated']);
+    expect(net.accepted()[0]!.properties).toMatchObject({ analytics: true, marketing: false });
+  });
+
   it('on deny discards the waiting events, sends only the consent change, and stores nothing but the decision', async () => {
     const t = start({ consent: { mode: 'opt-in' } });
     t.track('Early');

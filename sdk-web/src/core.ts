@@ -55,8 +55,11 @@ export interface Tally extends Ecommerce {
   alias(userId: string, previousId?: string, options?: CallOptions): void;
   /** Forgets userId and traits and starts a new anonymousId. */
   reset(): void;
-  /** Sends what waits now. */
-  flush(): void;
+  /**
+   * Sends what waits now. `leaving` (the page is being left, e.g. by a link): stores it first, as
+   * on page hide, so that if the request fails after the page is gone the next page sends it.
+   */
+  flush(leaving?: boolean): void;
   /** The consent state (undefined before `init`). */
   consent(): ConsentState | undefined;
   /** Grants the given categories (none: every category). */
@@ -150,7 +153,8 @@ export function createTally(makeEnv: (options: Options) => Env, plugins: Plugin[
   const decide = (cats: string[], v: boolean) => {
     const before = JSON.stringify(consent.state());
     // Nothing recorded before a deny goes out: neither the batch in memory nor the stored retry queues.
-    if (!v) delivery.discard(store());
+    // A deny of categories none of which was allowed finds nothing recorded under them to discard.
+    if (!v && (!cats.length || cats.some((c) => consent.allowed(c) !== false))) delivery.discard(store());
     consent.set(cats, v);
     apply();
     const s = consent.state();
@@ -206,7 +210,7 @@ export function createTally(makeEnv: (options: Options) => Env, plugins: Plugin[
       call('alias', { userId, previousId: previousId || u.userId || u.anonymousId }, opts);
     },
     reset: () => id.reset(),
-    flush: () => delivery.flush(),
+    flush: (leaving?: boolean) => delivery.flush(leaving),
     consent: () => consent.state(),
     grant: (...c: string[]) => decide(c, true),
     deny: (...c: string[]) => decide(c, false),

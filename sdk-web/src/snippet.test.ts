@@ -1,21 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { fakeNetwork } from '../test/helpers.js';
+import { describe, expect, it, vi } from 'vitest';
+import { fakeNetwork, routePageTo } from '../test/helpers.js';
 import type { Tally } from './core.js';
 import { installStub, STUB_METHODS } from './snippet.js';
 
 const net = fakeNetwork();
 const w = window as unknown as { tally: unknown };
 
-beforeAll(() => {
-  vi.useFakeTimers();
-  localStorage.clear();
-  vi.stubGlobal('fetch', net.fetch);
-  navigator.sendBeacon = net.sendBeacon;
-});
-afterAll(() => {
-  vi.useRealTimers();
-  vi.unstubAllGlobals();
-});
+routePageTo(net);
 
 describe('loader snippet', () => {
   it('defines a stub whose calls queue in order and loads the script from the init host', () => {

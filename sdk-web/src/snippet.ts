@@ -35,7 +35,7 @@ export function installStub(w: { tally?: unknown }, d: Document): void {
         const o = a[0] as { host?: string; src?: string } | undefined;
         const s = d.createElement('script');
         s.async = true;
-        s.src = o?.src || `${o?.host || ''}/t.js`;
+        s.src = o?.src || `${(o?.host || '').replace(/\/+$/, '')}/t.js`;
         d.head.appendChild(s);
       }
     };

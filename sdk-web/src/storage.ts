@@ -14,7 +14,7 @@ export function cookieStorage(domain?: string): KeyValueStorage {
   return {
     getItem(k) {
       const m = document.cookie.match(`(?:^|; )${k}=([^;]*)`);
-      return m ? decodeURIComponent(m[1]!) : null;
+      return m && decodeURIComponent(m[1]!);
     },
     setItem: (k, v) => set(k, v, 31536e3),
     removeItem: (k) => set(k, '', 0),

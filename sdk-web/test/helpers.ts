@@ -1,5 +1,5 @@
 /** Test doubles: a fake collector network and an env over real (happy-dom) storage. */
-import { vi } from 'vitest';
+import { afterAll, beforeAll, vi } from 'vitest';
 import type { Env, KeyValueStorage, SendResult } from '../src/env.js';
 
 export interface SentRequest {
@@ -94,3 +94,17 @@ export function clearBrowserState(): void {
 
 /** Lets pending promise callbacks run (delivery answers are asynchronous). */
 export const settle = () => vi.advanceTimersByTimeAsync(0);
+
+/** For a test file that runs the script tag: fake timers, and the page's `fetch` and `sendBeacon` routed to `net`. */
+export function routePageTo(net: FakeNetwork): void {
+  beforeAll(() => {
+    vi.useFakeTimers();
+    localStorage.clear();
+    vi.stubGlobal('fetch', net.fetch);
+    navigator.sendBeacon = net.sendBeacon;
+  });
+  afterAll(() => {
+    vi.useRealTimers();
+    vi.unstubAllGlobals();
+  });
+}

@@ -1,6 +1,7 @@
 import { MAX_BATCH_BYTES, parseBatch } from '@tally/schemas';
 import type { Context, Hono } from 'hono';
 import type { CollectorEnv, RouteDeps } from '../app-context.js';
+import { anonymousIdCookie } from '../anonymous-id-cookie.js';
 import { ApiError, writeRefused } from '../errors.js';
 import { parseJson } from '../ingest/parse-json.js';
 import { prepareItems } from '../ingest/prepare.js';
@@ -102,6 +103,8 @@ async function ingest(c: Context<CollectorEnv>, deps: RouteDeps, kind: string): 
   for (const item of identityRefusals(prepared)) metrics.identityRefused.inc({ source: source.id, reason: item.reason });
   const identityRefused = prepared.identityRefused.length > 0 ? { identityRefused: prepared.identityRefused } : {};
   c.set('outcome', { accepted: result.accepted, duplicates: result.duplicates, rejected: rejected.length });
+  const cookie = anonymousIdCookie(prepared.events, source, deps.config, { origin: c.req.header('origin'), fetchSite: c.req.header('sec-fetch-site') });
+  if (cookie) c.header('Set-Cookie', cookie);
   return c.json({ accepted: result.accepted, duplicates: result.duplicates, rejected, ...identityRefused, ...(warnings && { warnings }) });
 }
 

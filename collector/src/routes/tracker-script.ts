@@ -19,9 +19,14 @@ export function loadTrackerScript(path: string): string | null {
   }
 }
 
+/** The paths the tracker is served at: `/<TALLY_TRACKER_SCRIPT_NAME>` alone when it is set, else `/t.js` and `/tally.js`. */
+export const trackerScriptPaths = (name: string | undefined): string[] => (name ? [`/${name}`] : ['/t.js', '/tally.js']);
+
 /**
- * `GET /t.js` and `GET /tally.js`: the browser tracker, with an ETag and a cache lifetime of
- * an hour (then revalidated in the background for a day).
+ * `GET /t.js` and `GET /tally.js` (or the one name `TALLY_TRACKER_SCRIPT_NAME` gives): the browser
+ * tracker, with an ETag and a cache lifetime of an hour (then revalidated in the background for a day).
+ * A name of the site's own choosing, behind a path of the site's own origin, is what a list of
+ * known tracker URLs does not hold.
  *
  * @example
  * registerTrackerScriptRoute(app, deps);
@@ -29,7 +34,7 @@ export function loadTrackerScript(path: string): string | null {
 export function registerTrackerScriptRoute(app: Hono<CollectorEnv>, deps: RouteDeps): void {
   const script = deps.trackerScript;
   const etag = script === null ? '' : `"${createHash('sha256').update(script).digest('base64url').slice(0, 27)}"`;
-  for (const path of ['/t.js', '/tally.js']) {
+  for (const path of trackerScriptPaths(deps.config.trackerScriptName)) {
     app.get(path, (c) => {
       if (script === null) {
         throw new ApiError(404, 'tracker_not_built', 'the browser tracker has not been built or not found: run `pnpm build` in the repository, or point TALLY_TRACKER_SCRIPT at tally.js');

@@ -1,3 +1,4 @@
+import type { DashboardQueriesTable } from './dashboard.js';
 import type { EventMessagesTable, EventsTable } from './events.js';
 import type { IdentityTables } from './identity.js';
 import type { MarketingTables } from './marketing.js';
@@ -11,4 +12,5 @@ export interface Database extends IdentityTables, MarketingTables {
   consent_refusals: ConsentRefusalsTable;
   rejected_event_usage: RejectedEventUsageTable;
   consent_changes: ConsentChangesView;
+  dashboard_queries: DashboardQueriesTable;
 }

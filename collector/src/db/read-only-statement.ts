@@ -1,9 +1,10 @@
 /**
- * What the SQL endpoint of `pnpm start` agrees to run: one read-only statement that reaches
- * neither the server's files nor its programs.
+ * What a place that runs SQL typed by a person (the SQL endpoint of `pnpm start`, the
+ * dashboard's SQL editor) agrees to run: one read-only statement that reaches neither the
+ * server's files nor its programs.
  *
- * Why a statement check and not a restricted role: the embedded engine has one session, and
- * it is a superuser's. `SET ROLE` and `set_config('role', …)` are checked against that
+ * Why a statement check and not only a restricted role: the embedded engine has one session,
+ * and it is a superuser's. `SET ROLE` and `set_config('role', …)` are checked against that
  * session's user, so a statement could always take the superuser back (Postgres documents
  * `SET ROLE` as no security boundary for a superuser session). So the endpoint runs each
  * statement inside `BEGIN READ ONLY … ROLLBACK` (no write, no lasting setting) and refuses,
@@ -28,6 +29,16 @@ const FUNCTIONS = [
 
 export type StatementCheck = { ok: true } | { ok: false; reason: string };
 
+/** Where the statement is run, for the refusals' wording. */
+export interface StatementPlace {
+  /** E.g. "the SQL endpoint of `pnpm start`". */
+  name: string;
+  /** What to do instead of a write, e.g. "stop `pnpm start` to change data with `pnpm sql`". */
+  writeHint: string;
+}
+
+const SQL_ENDPOINT: StatementPlace = { name: 'the SQL endpoint of `pnpm start`', writeHint: 'stop `pnpm start` to change data with `pnpm sql`' };
+
 /**
  * Checks that `text` is one statement the endpoint may run (see the module's comment).
  *
@@ -35,7 +46,7 @@ export type StatementCheck = { ok: true } | { ok: false; reason: string };
  * checkStatement('select count(*) from events');           // { ok: true }
  * checkStatement("copy (select 1) to program 'id'");       // { ok: false, reason: '…' }
  */
-export function checkStatement(text: string): StatementCheck {
+export function checkStatement(text: string, place: StatementPlace = SQL_ENDPOINT): StatementCheck {
   let words: string[][];
   try {
     words = statements(text);
@@ -48,12 +59,12 @@ export function checkStatement(text: string): StatementCheck {
   if (first === undefined || !STATEMENTS.has(first)) {
     return {
       ok: false,
-      reason: `the SQL endpoint of \`pnpm start\` runs read-only queries (${[...STATEMENTS].join(', ').toUpperCase()}); stop \`pnpm start\` to change data with \`pnpm sql\``,
+      reason: `${place.name} runs read-only queries (${[...STATEMENTS].join(', ').toUpperCase()}); ${place.writeHint}`,
     };
   }
   for (const word of words[0]!) {
-    if (WORDS.has(word)) return { ok: false, reason: `"${word.toUpperCase()}" is not allowed through the SQL endpoint of \`pnpm start\`` };
-    if (FUNCTIONS.some((pattern) => pattern.test(word))) return { ok: false, reason: `${word}() is not allowed through the SQL endpoint of \`pnpm start\`` };
+    if (WORDS.has(word)) return { ok: false, reason: `"${word.toUpperCase()}" is not allowed through ${place.name}` };
+    if (FUNCTIONS.some((pattern) => pattern.test(word))) return { ok: false, reason: `${word}() is not allowed through ${place.name}` };
   }
   return { ok: true };
 }

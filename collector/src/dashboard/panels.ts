@@ -1,0 +1,113 @@
+import { isAcceptedInstant } from '@tally/schemas';
+import { ApiError } from '../errors.js';
+import { locatePerson, parsePersonQuery, PersonQueryError, type PersonQuery } from '../privacy/person.js';
+import * as queries from './queries.js';
+import type { DashboardReader, QueryResult } from './reader.js';
+import { renderSql, type SqlValue } from './sql-text.js';
+
+/** One panel's answer: the SQL that ran (copyable into psql) and what it returned. */
+export interface PanelResult extends QueryResult {
+  sql: string;
+}
+
+/** Columns `funnel()` may break down by, from the dashboard. */
+export const BREAKDOWNS = ['utm_source', 'utm_medium', 'utm_campaign', 'device_type', 'browser', 'os', 'source_id'] as const;
+
+const MAX_STEPS = 10;
+const WINDOW = /^([1-9][0-9]{0,3}) (minutes|hours|days)$/;
+
+/**
+ * Runs one panel's query: `template` with `values` written in, as the dashboard role.
+ *
+ * @example
+ * const top = await runPanel(reader, queries.TOP_PAGES, { since, until });
+ */
+export async function runPanel(reader: DashboardReader, template: string, values: Record<string, SqlValue>): Promise<PanelResult> {
+  const text = renderSql(template, values);
+  return { sql: text, ...(await reader.query(text)) };
+}
+
+/** A `[since, until)` range from query parameters (ISO dates or instants), or a 400. */
+export function parseRange(since: string | undefined, until: string | undefined): { since: Date; until: Date } {
+  const range = { since: instant('since', since), until: instant('until', until) };
+  if (range.since >= range.until) throw badRequest('since: must be before until');
+  return range;
+}
+
+/** The overview: totals with the previous range beside them, revenue per currency, top pages, referrers and UTM sources. */
+export async function overview(reader: DashboardReader, range: { since: Date; until: Date }) {
+  const values = { ...range, previous_since: new Date(range.since.getTime() - (range.until.getTime() - range.since.getTime())) };
+  // Side by side on Postgres (the dashboard's pool has two connections); one after another on the embedded engine.
+  const [totals, revenue, pages, referrers, utmSources] = await Promise.all([
+    runPanel(reader, queries.OVERVIEW_TOTALS, values),
+    runPanel(reader, queries.OVERVIEW_REVENUE, values),
+    runPanel(reader, queries.TOP_PAGES, range),
+    runPanel(reader, queries.TOP_REFERRERS, range),
+    runPanel(reader, queries.TOP_UTM_SOURCES, range),
+  ]);
+  return { totals, revenue, pages, referrers, utmSources };
+}
+
+/** The funnel: steps (2–10 event names), a range, a window such as `7 days`, an optional breakdown column. */
+export async function funnel(
+  reader: DashboardReader,
+  input: { steps: string[]; since: string | undefined; until: string | undefined; within: string | undefined; breakdown: string | undefined },
+) {
+  const steps = input.steps.map((step) => step.trim());
+  if (steps.length < 2 || steps.length > MAX_STEPS) throw badRequest(`steps: expected 2 to ${MAX_STEPS} event names, got ${steps.length}`);
+  if (steps.some((step) => step === '' || step.length > 200)) throw badRequest('steps: each step is an event name of 1 to 200 characters');
+  const within = input.within ?? '';
+  if (!WINDOW.test(within)) throw badRequest(`within: expected a window such as "30 minutes", "24 hours" or "7 days", got "${within}"`);
+  const breakdown = input.breakdown === undefined || input.breakdown === '' ? null : input.breakdown;
+  if (breakdown !== null && !(BREAKDOWNS as readonly string[]).includes(breakdown)) {
+    throw badRequest(`breakdown: expected one of ${BREAKDOWNS.join(', ')}, got "${breakdown}"`);
+  }
+  return { funnel: await runPanel(reader, queries.FUNNEL, { ...parseRange(input.since, input.until), steps, within, breakdown }) };
+}
+
+/** Trends per UTC day: active customers, events by name, sessions by source. */
+export async function trends(reader: DashboardReader, range: { since: Date; until: Date }) {
+  const [dailyActive, eventsPerDay, sessionsPerDay] = await Promise.all([
+    runPanel(reader, queries.DAILY_ACTIVE_CUSTOMERS, range),
+    runPanel(reader, queries.EVENTS_PER_DAY, range),
+    runPanel(reader, queries.SESSIONS_PER_DAY, range),
+  ]);
+  return { dailyActive, eventsPerDay, sessionsPerDay };
+}
+
+/**
+ * A customer's 360° view. The person is found as the data-rights API finds them
+ * (`privacy/person.ts`: by userId or anonymousId across the workspace, by e-mail trait
+ * normalised); each part is then one query over their customers.
+ */
+export async function customer360(reader: DashboardReader, search: Record<string, string | undefined>) {
+  let person: PersonQuery;
+  try {
+    person = parsePersonQuery(search);
+  } catch (error) {
+    if (error instanceof PersonQueryError) throw badRequest(error.message);
+    throw error;
+  }
+  const { customerIds } = await reader.read((db) => locatePerson(db, person));
+  if (customerIds.length === 0) throw new ApiError(404, 'not_found', 'no customer has this identifier');
+  const values = { customer_ids: customerIds };
+  return {
+    customerIds,
+    profile: await runPanel(reader, queries.CUSTOMER_PROFILE, values),
+    identities: await runPanel(reader, queries.CUSTOMER_IDENTITIES, values),
+    merges: await runPanel(reader, queries.CUSTOMER_MERGES, values),
+    consent: await runPanel(reader, queries.CUSTOMER_CONSENT, values),
+    orders: await runPanel(reader, queries.CUSTOMER_ORDERS, values),
+    timeline: await runPanel(reader, queries.CUSTOMER_TIMELINE, values),
+  };
+}
+
+export function badRequest(message: string): ApiError {
+  return new ApiError(400, 'bad_request', message);
+}
+
+function instant(name: string, value: string | undefined): Date {
+  const ms = value === undefined ? NaN : Date.parse(value);
+  if (!Number.isFinite(ms) || !isAcceptedInstant(ms)) throw badRequest(`${name}: expected an ISO date or instant such as 2026-03-01, got "${value ?? ''}"`);
+  return new Date(ms);
+}

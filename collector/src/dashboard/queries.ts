@@ -1,0 +1,143 @@
+/**
+ * Every query the dashboard's panels run, one constant each: what a panel shows under "SQL"
+ * is this text with its `{{placeholders}}` written as literals (see `renderSql`), and that
+ * text is what runs, as the read-only `tally_dashboard` role. `pnpm bench:dashboard` times
+ * each of them.
+ */
+
+/** Overview: events, visitors (distinct customers seen), customers who ordered and orders, for the range and the one before it. */
+export const OVERVIEW_TOTALS = `select ranges.period, seen.events, seen.visitors, bought.customers, bought.orders
+  from (values ('current', {{since}}::timestamptz, {{until}}::timestamptz),
+               ('previous', {{previous_since}}::timestamptz, {{since}}::timestamptz)) as ranges (period, since, until)
+  cross join lateral (
+    select count(*) as events, count(distinct customer_id) as visitors
+      from events
+     where "timestamp" >= ranges.since and "timestamp" < ranges.until
+  ) as seen
+  cross join lateral (
+    select count(distinct customer_id) as customers, count(*) as orders
+      from orders
+     where completed_at >= ranges.since and completed_at < ranges.until
+  ) as bought
+ order by ranges.period`;
+
+/** Overview: revenue per currency, for the range and the one before it. */
+export const OVERVIEW_REVENUE = `select coalesce(currency, '(none)') as currency,
+       coalesce(sum(revenue) filter (where completed_at >= {{since}}::timestamptz), 0) as revenue,
+       coalesce(sum(revenue) filter (where completed_at < {{since}}::timestamptz), 0) as previous_revenue
+  from orders
+ where completed_at >= {{previous_since}}::timestamptz and completed_at < {{until}}::timestamptz
+ group by 1
+ order by revenue desc, currency`;
+
+/** Overview: the most viewed pages. */
+export const TOP_PAGES = `select path, count(*) as pageviews, count(distinct customer_id) as visitors
+  from events
+ where type = 'page' and "timestamp" >= {{since}}::timestamptz and "timestamp" < {{until}}::timestamptz
+ group by path
+ order by pageviews desc, path
+ limit 10`;
+
+/** Overview: the sites that sent visitors (the referrer's host, pages from the same host left out). */
+export const TOP_REFERRERS = `select referrer_host, count(distinct customer_id) as visitors, count(*) as pageviews
+  from (
+    select customer_id,
+           substring(referrer from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?([^/?#:]+)') as referrer_host,
+           substring(url from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?([^/?#:]+)') as own_host
+      from events
+     where type = 'page' and referrer is not null
+       and "timestamp" >= {{since}}::timestamptz and "timestamp" < {{until}}::timestamptz
+  ) as pages
+ where referrer_host is not null and referrer_host is distinct from own_host
+ group by referrer_host
+ order by visitors desc, referrer_host
+ limit 10`;
+
+/** Overview: the campaigns' sources that brought visitors. */
+export const TOP_UTM_SOURCES = `select utm_source, count(distinct customer_id) as visitors, count(*) as events
+  from events
+ where utm_source is not null and "timestamp" >= {{since}}::timestamptz and "timestamp" < {{until}}::timestamptz
+ group by utm_source
+ order by visitors desc, utm_source
+ limit 10`;
+
+/** Overview: events arriving, in the last minute (polled by the page). */
+export const LIVE_EVENTS = `select count(*) as last_minute
+  from events
+ where "timestamp" >= now() - interval '1 day' and received_at >= now() - interval '1 minute'`;
+
+/** Funnel builder: the track event names to choose steps from, most frequent first. */
+export const EVENT_NAMES = `select event, count(*) as customer_days
+  from customer_event_days
+ group by event
+ order by customer_days desc, event
+ limit 200`;
+
+/** Funnel builder: Tally's `funnel()` (docs/sql.md), median time in seconds. */
+export const FUNNEL = `select step, event, breakdown_value, customers, conversion_from_previous, conversion_from_first,
+       extract(epoch from median_time_from_previous)::float8 as median_seconds_from_previous
+  from funnel({{steps}}, {{since}}::timestamptz, {{until}}::timestamptz, {{within}}::interval, {{breakdown}})
+ order by breakdown_value nulls first, step`;
+
+/** Trends: customers with at least one event, per UTC day. */
+export const DAILY_ACTIVE_CUSTOMERS = `select ("timestamp" at time zone 'UTC')::date::text as day, count(distinct customer_id) as customers
+  from events
+ where customer_id is not null and "timestamp" >= {{since}}::timestamptz and "timestamp" < {{until}}::timestamptz
+ group by 1
+ order by 1`;
+
+/** Trends: events per UTC day, by track event name (pages and other types by their type). */
+export const EVENTS_PER_DAY = `select ("timestamp" at time zone 'UTC')::date::text as day, coalesce(event, '(' || type || ')') as name, count(*) as events
+  from events
+ where "timestamp" >= {{since}}::timestamptz and "timestamp" < {{until}}::timestamptz
+ group by 1, 2
+ order by 1, 3 desc, 2`;
+
+/** Trends: sessions started per UTC day, by the session's UTM source. */
+export const SESSIONS_PER_DAY = `select (started_at at time zone 'UTC')::date::text as day, coalesce(utm_source, '(none)') as source, count(*) as sessions
+  from sessions
+ where started_at >= {{since}}::timestamptz and started_at < {{until}}::timestamptz
+ group by 1, 2
+ order by 1, 3 desc, 2`;
+
+/**
+ * Customer 360°: what Tally holds about each customer found (`customer_transparency`, the
+ * summary the data-rights API gives, which reads only their rows) with their traits.
+ */
+export const CUSTOMER_PROFILE = `select t.customer_id, t.user_ids, c.traits ->> 'email' as email, t.first_seen, t.last_seen, t.identified_at,
+       t.events, t.anonymous_ids as devices, t.consent, c.traits, c.trait_sources
+  from customer_transparency t
+  join customers c on c.id = t.customer_id
+ where t.customer_id = any({{customer_ids}}::uuid[])
+ order by t.last_seen desc nulls last`;
+
+/** Customer 360°: every identity linked to the customers, and which source first sent it. */
+export const CUSTOMER_IDENTITIES = `select kind, value, source_id, customer_id, first_seen_at, last_seen_at
+  from identities
+ where customer_id = any({{customer_ids}}::uuid[])
+ order by first_seen_at, kind, value`;
+
+/** Customer 360°: the merges that made the customers what they are, oldest first. */
+export const CUSTOMER_MERGES = `select merged_at, reason, from_customer_id, into_customer_id, source_id, message_id
+  from identity_merges
+ where from_customer_id = any({{customer_ids}}::uuid[]) or into_customer_id = any({{customer_ids}}::uuid[])
+ order by merged_at, id`;
+
+/** Customer 360°: consent changes the person made, oldest first. */
+export const CUSTOMER_CONSENT = `select changed_at, source_id, category_preferences, gpc
+  from consent_changes
+ where customer_id = any({{customer_ids}}::uuid[])
+ order by changed_at, message_id`;
+
+/** Customer 360°: orders, newest first. */
+export const CUSTOMER_ORDERS = `select order_id, completed_at, revenue, currency, jsonb_array_length(products) as products
+  from orders
+ where customer_id = any({{customer_ids}}::uuid[])
+ order by completed_at desc, order_id`;
+
+/** Customer 360°: the latest 200 events, across every device (anonymousId) and source. */
+export const CUSTOMER_TIMELINE = `select "timestamp", type, coalesce(event, name) as event, path, anonymous_id, source_id, device_type, browser, os
+  from events
+ where customer_id = any({{customer_ids}}::uuid[])
+ order by "timestamp" desc, id desc
+ limit 200`;
