@@ -8,6 +8,8 @@
 //   pnpm bench:collector            (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/test)
 //   BENCH_SECONDS=10 BENCH_LEVELS=10,50,100 pnpm bench:collector
 //   BENCH_CPU_PROF=/tmp/prof pnpm bench:collector   (writes the collector's CPU profile there)
+//   BENCH_DISABLE_TRIGGERS=events_days_added pnpm bench:collector   (what a trigger on events costs:
+//     the named triggers are disabled once the collector has migrated the database)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -289,7 +291,15 @@ async function main(): Promise<void> {
       started.child.stdout!.on('data', look);
       started.child.on('exit', () => reject(new Error(`collector exited:\n${started.output()}`)));
     });
-    console.log(`collector on ${collectorUrl}, Postgres database ${name}; batches of ${BATCH} events, ${seconds} s per level\n`);
+    const disabled = (process.env.BENCH_DISABLE_TRIGGERS ?? '').split(',').filter((t) => t !== '');
+    if (disabled.length > 0) {
+      const db = new pg.Client({ connectionString: benchUrl });
+      await db.connect();
+      for (const trigger of disabled) await db.query(`alter table events disable trigger ${pg.escapeIdentifier(trigger)}`);
+      await db.end();
+    }
+    console.log(`collector on ${collectorUrl}, Postgres database ${name}; batches of ${BATCH} events, ${seconds} s per level`);
+    console.log(`triggers disabled on events: ${disabled.length > 0 ? disabled.join(', ') : 'none'}\n`);
 
     await loadLevel(collectorUrl, 10, 2); // warm-up (JIT, connections, caches)
     const results: LevelResult[] = [];

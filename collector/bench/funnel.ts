@@ -4,6 +4,10 @@
  *
  *   pnpm bench:funnel [--events 10000000] [--customers 500000] [--reuse] [--runs 5] [--skip-sessions] [--database tally_bench_funnel]
  *
+ * Besides the funnels it times the reports of docs/sql.md that read every customer: RFM, an
+ * A/B test's results (the test's `Experiment Viewed` events, one per customer, are added under
+ * the source `bench-experiments` when missing) and sessions per landing page and day.
+ *
  * DATABASE_URL names the server (default postgres://postgres@127.0.0.1:5432/postgres); the
  * data goes to the database `tally_bench_funnel` (or --database) on it, which --reuse keeps
  * between runs.
@@ -72,7 +76,7 @@ const url = withDatabase(serverUrl, benchName);
 const exists = (await query(serverUrl, 'select 1 from pg_database where datname = $1', [benchName])).rowCount === 1;
 let loaded = 0;
 if (exists && flags.reuse) {
-  loaded = Number((await query(url, 'select count(*) as n from events')).rows[0].n);
+  loaded = Number((await query(url, `select count(*) as n from events where source_id = 'bench'`)).rows[0].n);
 }
 if (!flags.reuse || loaded !== events) {
   await query(serverUrl, `drop database if exists ${benchName} with (force)`);
@@ -154,6 +158,23 @@ if (loaded !== events) {
   await timed('vacuum analyze customer_event_days', () => client.query('vacuum (analyze) customer_event_days'));
 }
 
+// Half the customers see the control of a checkout-button test, half the green variant,
+// a minute before their first visit.
+const exposures = Number((await client.query(`select count(*) as n from events where source_id = 'bench-experiments'`)).rows[0].n);
+if (exposures === 0) {
+  await timed('add one Experiment Viewed per customer', () =>
+    client.query(
+      `insert into events (message_id, source_id, type, event, anonymous_id, customer_id, "timestamp", received_at, properties)
+       select 'x-' || c, 'bench-experiments', 'track', 'Experiment Viewed', 'a-' || (c * 3), md5(c::text)::uuid, ts, ts,
+              jsonb_build_object('experiment_id', 'checkout-button', 'variant_id', case when c % 2 = 0 then 'control' else 'green' end)
+         from (select c, timestamptz '2026-01-01' + ((c::bigint * 2654435761) % (27 * 86400)) * interval '1 second' - interval '1 minute' as ts
+                 from generate_series(1, $1::bigint) c) x`,
+      [customers],
+    ),
+  );
+  await timed('analyze events', () => client.query('analyze events'));
+}
+
 const size = await client.query(
   // Sizes summed over the partitions (a partitioned table or index holds nothing itself).
   `select pg_size_pretty((select sum(pg_table_size(relid)) from pg_partition_tree('events'))) as heap,
@@ -178,16 +199,39 @@ for (let run = 1; run <= runs; run++) {
 }
 console.table(lastFunnel?.rows.map((r) => ({ ...r, median_time_from_previous: JSON.stringify(r.median_time_from_previous) })));
 
-for (let run = 1; run <= Math.min(runs, 2); run++) {
+for (let run = 1; run <= runs; run++) {
   const { ms } = await timed(`same, broken down by utm_source (run ${run})`, () => client.query(funnelSql, [steps, 'utm_source']));
   record('funnel by utm_source', ms);
 }
+
+const customerCount = Number((await client.query(`select count(distinct customer_id) as n from customer_event_days`)).rows[0].n);
+let lastRfm: pg.QueryResult | undefined;
+for (let run = 1; run <= runs; run++) {
+  const { ms, result } = await timed(`RFM groups over every customer (run ${run})`, () =>
+    client.query(`select currency, rfm_group, count(*) as customers, sum(net_revenue) as net_revenue from customer_rfm group by 1, 2 order by 1, 2`),
+  );
+  record('rfm', ms);
+  lastRfm = result;
+}
+console.table(lastRfm?.rows);
+
+let lastExperiment: pg.QueryResult | undefined;
+for (let run = 1; run <= runs; run++) {
+  const { ms, result } = await timed(`experiment results, 30 days (run ${run})`, () =>
+    client.query(`select * from experiment_results('checkout-button', 'Order Completed', '2026-01-01', '2026-01-31')`),
+  );
+  record('experiment', ms);
+  lastExperiment = result;
+}
+console.table(lastExperiment?.rows);
 
 // Sessions are computed when queried. What that costs: one customer's sessions (what a
 // support or profile page asks), and sessions per day over all events (a report).
 if (!flags['skip-sessions']) {
   const someone = (await client.query('select customer_id from events where customer_id is not null limit 1')).rows[0].customer_id;
   await timed(`one customer's sessions`, () => client.query('select * from sessions where customer_id = $1', [someone]));
+  // The profile ranks every customer (RFM) and evaluates every saved segment, whoever it is for.
+  await timed(`one customer's profile`, () => client.query('select * from customer_profiles where customer_id = $1', [someone]));
   await timed(`sessions per landing page and day, all ${events.toLocaleString('en')} events`, () =>
     client.query(`select date_trunc('day', started_at) as day, landing_path, count(*) from sessions group by 1, 2`),
   );
@@ -199,8 +243,21 @@ const median = (label: string) => {
   return sorted[Math.floor((sorted.length - 1) / 2)]!;
 };
 console.log(`\nload average while measuring: ${loadavg().map((n) => n.toFixed(2)).join(', ')} (1, 5, 15 min)`);
-console.log(`4-step funnel over ${events.toLocaleString('en')} events: best ${(best('funnel') / 1000).toFixed(2)} s, median ${(median('funnel') / 1000).toFixed(2)} s`);
-console.log(`with breakdown by utm_source: best ${(best('funnel by utm_source') / 1000).toFixed(2)} s, median ${(median('funnel by utm_source') / 1000).toFixed(2)} s`);
+const goals: [key: string, label: string, goalSeconds: number][] = [
+  ['funnel', '4-step funnel', 2],
+  ['funnel by utm_source', 'same funnel by utm_source', 2],
+  ['rfm', `RFM over ${customerCount.toLocaleString('en')} customers`, 5],
+  ['experiment', 'experiment results', 2],
+];
+for (const [key, label, goal] of goals) {
+  const done = figures[key]?.length ?? 0;
+  if (done === 0) continue;
+  const seconds = median(key) / 1000;
+  console.log(
+    `${label.padEnd(40)} median ${seconds.toFixed(2).padStart(6)} s of ${done} run${done === 1 ? '' : 's'}, best ${(best(key) / 1000).toFixed(2)} s` +
+      `  (goal ≤ ${goal} s: ${seconds <= goal ? 'met' : 'NOT met'})`,
+  );
+}
 
 await client.end();
 await database.close();

@@ -2,24 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { referenceFunnel, type ReferenceEvent, type ReferenceStep } from './support/funnel-reference.js';
+import { generator } from './support/generator.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
-
-/** A small deterministic generator, so that a failing case can be replayed. */
-function generator(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (below: number) => Math.floor(next() * below),
-    pick: <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]!,
-  };
-}
 
 const names = ['Viewed', 'Added', 'Checkout', 'Ordered'] as const;
 const sources = ['google', 'newsletter', 'bing'] as const;

@@ -197,13 +197,13 @@ describe(`marketers' SQL surface on ${testEngine}`, () => {
       {
         customer_id: customer.ann, user_id: 'u-ann', email: 'ann@shop.test', name: 'Ann Archer',
         first_seen: new Date('2026-03-02T10:00:00Z'), last_seen: new Date('2026-03-03T09:11:00Z'),
-        sessions: 2, events: 10, orders: 2, revenue: 80, average_order_value: 40,
+        sessions: 2, events: 10, orders: 2, revenue: { '(none)': 80 }, average_order_value: { '(none)': 40 },
         consent: { analytics: true, marketing: true }, devices: 2,
       },
       {
         customer_id: customer.dan, user_id: null, email: null, name: null,
         first_seen: new Date('2026-03-02T12:00:00Z'), last_seen: new Date('2026-03-02T12:20:00Z'),
-        sessions: 2, events: 4, orders: 0, revenue: 0, average_order_value: null, consent: null, devices: 1,
+        sessions: 2, events: 4, orders: 0, revenue: {}, average_order_value: {}, consent: null, devices: 1,
       },
     ]);
     const count = await sql<{ n: number }>`select count(*) as n from customer_profiles`.execute(database.db);

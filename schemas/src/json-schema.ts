@@ -13,6 +13,7 @@ import {
   ProductRemovedProperties,
   ProductViewedProperties,
 } from './ecommerce.js';
+import { ExperimentViewedProperties } from './experiments.js';
 import { GroupEvent } from './group.js';
 import { IdentifyEvent } from './identify.js';
 import { Message } from './message.js';
@@ -115,6 +116,7 @@ export function jsonSchemas(): Record<string, JsonSchema> {
     'order-completed': OrderCompletedProperties,
     'survey-responded': SurveyRespondedProperties,
     'feedback-submitted': FeedbackSubmittedProperties,
+    'experiment-viewed': ExperimentViewedProperties,
   };
   for (const [name, schema] of Object.entries(properties)) {
     files[`properties/${name}.json`] = document(`properties/${name}`, schema);

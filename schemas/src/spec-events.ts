@@ -8,10 +8,11 @@ import {
   ProductRemovedProperties,
   ProductViewedProperties,
 } from './ecommerce.js';
+import { ExperimentViewedProperties } from './experiments.js';
 
 /**
  * Track event names with a strict properties schema: the Segment e-commerce v2 core
- * ordering events and Tally's attitudinal events.
+ * ordering events, Tally's attitudinal events and `Experiment Viewed`.
  *
  * @example
  * const name: SpecEventName = 'Order Completed';
@@ -24,7 +25,8 @@ export type SpecEventName =
   | 'Checkout Started'
   | 'Order Completed'
   | 'Survey Responded'
-  | 'Feedback Submitted';
+  | 'Feedback Submitted'
+  | 'Experiment Viewed';
 
 /**
  * Event name → the schema its `properties` must match. Other event names validate
@@ -42,6 +44,7 @@ export const SPEC_EVENTS: Record<SpecEventName, z.ZodType> = {
   'Order Completed': OrderCompletedProperties,
   'Survey Responded': SurveyRespondedProperties,
   'Feedback Submitted': FeedbackSubmittedProperties,
+  'Experiment Viewed': ExperimentViewedProperties,
 };
 
 /**
@@ -59,6 +62,7 @@ export interface SpecEventProperties {
   'Order Completed': OrderCompletedProperties;
   'Survey Responded': SurveyRespondedProperties;
   'Feedback Submitted': FeedbackSubmittedProperties;
+  'Experiment Viewed': ExperimentViewedProperties;
 }
 
 /**

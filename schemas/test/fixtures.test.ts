@@ -54,7 +54,7 @@ describe('valid fixtures: payloads as Segment, RudderStack and Tally senders put
     const events = new Set(messages.flatMap((m) => (m.type === 'track' ? [m.event] : [])));
     for (const name of [
       'Product Viewed', 'Product Added', 'Product Removed', 'Cart Viewed', 'Checkout Started', 'Order Completed',
-      'Survey Responded', 'Feedback Submitted',
+      'Survey Responded', 'Feedback Submitted', 'Experiment Viewed',
     ]) {
       expect(events, name).toContain(name);
     }

@@ -5,12 +5,15 @@
  * init({ writeKey: 'wk_123', host: 'https://t.example.com', consent: { mode: 'opt-in' } });
  * track('Signed Up', { plan: 'pro' });
  * grant('analytics');
+ * experimentViewed({ experiment_id: 'checkout-button', variant_id: 'green' });
  */
 import { browserEnv } from './browser-env.js';
 import { captureClicks } from './capture-clicks.js';
 import { capturePages } from './capture-pages.js';
-import { createTally } from './core.js';
+import { createTally, type CallOptions } from './core.js';
+import { trackExperimentViewed } from './experiments.js';
 import { acceptUserHash, type VerifiedTally } from './user-hash.js';
+import type { ExperimentViewedProperties } from '@tally/schemas';
 
 export { createTally, CONSENT } from './core.js';
 export type { CallOptions, Options, Plugin, Properties, Tally } from './core.js';
@@ -21,6 +24,7 @@ export type { User } from './identity.js';
 export type { IdentifyOptions, VerifiedTally } from './user-hash.js';
 export { acceptUserHash } from './user-hash.js';
 export type { Ecommerce } from './ecommerce.js';
+export { trackExperimentViewed } from './experiments.js';
 export { browserEnv } from './browser-env.js';
 export { capturePages } from './capture-pages.js';
 export { captureClicks } from './capture-clicks.js';
@@ -52,3 +56,13 @@ export const {
   checkoutStarted,
   orderCompleted,
 } = tally;
+
+/**
+ * `Experiment Viewed` on the page's tracker: which variant of an A/B test the person was
+ * shown. Only in the ESM package.
+ *
+ * @example
+ * experimentViewed({ experiment_id: 'checkout-button', experiment_name: 'Checkout button', variant_id: 'green' });
+ */
+export const experimentViewed = (properties: ExperimentViewedProperties, options?: CallOptions): void =>
+  trackExperimentViewed(tally, properties, options);

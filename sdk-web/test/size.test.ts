@@ -43,4 +43,10 @@ describe('bundle size', () => {
     expect(built.files['index.js']).not.toMatch(/zod/i);
     expect(built.files['index.d.ts']).toContain('createTally');
   });
+
+  it('the experiment helper is in the ESM build only, not in the script tag', () => {
+    expect(built.files['index.js']).toContain('Experiment Viewed');
+    expect(built.files['index.d.ts']).toContain('experimentViewed');
+    expect(built.files['tally.js']).not.toContain('Experiment Viewed');
+  });
 });

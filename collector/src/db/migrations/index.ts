@@ -12,6 +12,12 @@ import * as funnelCampaignBreakdown from './20261202T0800-funnel-campaign-breakd
 import * as customerImport from './20261202T1000-customer-import.js';
 import * as appSessions from './20261202T1200-app-sessions.js';
 import * as dashboard from './20261202T1300-dashboard.js';
+import * as revenue from './20261202T1100-revenue.js';
+import * as segments from './20261202T1110-segments.js';
+import * as experiments from './20261202T1120-experiments.js';
+import * as attitudinal from './20261202T1130-attitudinal.js';
+import * as profile from './20261202T1140-profile.js';
+import * as funnelByVariant from './20261202T1155-funnel-by-variant.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -29,6 +35,12 @@ export const migrations: Record<string, Migration> = {
   '20261201T1200-workspace-identities': workspaceIdentities,
   '20261202T0800-funnel-campaign-breakdown': funnelCampaignBreakdown,
   '20261202T1000-customer-import': customerImport,
+  '20261202T1100-revenue': revenue,
+  '20261202T1110-segments': segments,
+  '20261202T1120-experiments': experiments,
+  '20261202T1130-attitudinal': attitudinal,
+  '20261202T1140-profile': profile,
+  '20261202T1155-funnel-by-variant': funnelByVariant,
   '20261202T1200-app-sessions': appSessions,
   '20261202T1300-dashboard': dashboard,
 };

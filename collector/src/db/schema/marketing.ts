@@ -74,13 +74,32 @@ export interface CustomerProfilesView {
   sessions: ReadOnly<number>;
   events: ReadOnly<number>;
   orders: ReadOnly<number>;
-  /** Lifetime value: the sum of the customer's orders' revenue. */
-  revenue: ReadOnly<number>;
-  average_order_value: ReadOnly<number | null>;
+  /** Lifetime value per currency, net of refunds and cancellations: `{ "EUR": 60, "JPY": 10000 }` (`"(none)"` for orders sent without one). */
+  revenue: ReadOnly<Record<string, number>>;
+  /** Per currency, net revenue over orders not cancelled. */
+  average_order_value: ReadOnly<Record<string, number>>;
+  /** Net revenue in the reporting currency of `exchange_rates`; null when an order's currency has no rate. */
+  converted_revenue: ReadOnly<number | null>;
   /** `context.consent.categoryPreferences` of the customer's latest event that carried it. */
   consent: ReadOnly<Record<string, boolean> | null>;
   /** Distinct anonymous ids: browsers and devices. */
   devices: ReadOnly<number>;
+  /** Every current trait. */
+  traits: ReadOnly<Record<string, unknown>>;
+  /** Per trait key, the source that set it. */
+  trait_sources: ReadOnly<Record<string, { source_id: string; kind: string }>>;
+  /** Device type, OS and browser combinations seen, latest first. */
+  device_list: ReadOnly<{ device_type: string | null; os: string | null; browser: string | null; last_seen: string }[]>;
+  /** The campaign of the first and the last event that carried a `utm_source`. */
+  first_source: ReadOnly<{ source: string; medium: string | null; campaign: string | null; at: string } | null>;
+  last_source: ReadOnly<{ source: string; medium: string | null; campaign: string | null; at: string } | null>;
+  /** The RFM groups of the customer (one per currency they bought in). */
+  rfm_groups: ReadOnly<string[]>;
+  /** The saved segments the customer is in now. */
+  segments: ReadOnly<string[]>;
+  nps_score: ReadOnly<number | null>;
+  csat_score: ReadOnly<number | null>;
+  ces_score: ReadOnly<number | null>;
 }
 
 /**
