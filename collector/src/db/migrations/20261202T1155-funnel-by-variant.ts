@@ -165,7 +165,10 @@ export async function up(db: Kysely<any>): Promise<void> {
           -- events_customer_campaign: reading that index once for every entered customer,
           -- and keeping each one's latest value at or before entry, costs less than one
           -- probe per customer (a probe of a partitioned table visits every month before the
-          -- entry, and events_default, even when nothing is there).
+          -- entry, and events_default, even when nothing is there). The entries are read twice
+          -- then, and not materialised, so that the planner sees how many customers entered
+          -- and joins them to the campaign rows by hash (with a materialised CTE it guesses
+          -- 200 rows and probes once per customer again).
           breakdown_join := format(
             'left join (
                select distinct on (x.customer_id) x.customer_id, e.%1$I::text as value
@@ -192,7 +195,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       -- (aggregated in parallel) and the later steps' come from went_on alone: anyone who
       -- reached step 2 entered. A breakdown needs each entered customer's entry time.
       query := format(
-        'with entries as (%1$s),
+        'with entries as not materialized (%1$s),
          went_on as (
            select customer_id, true as r1, null::float8 as g1 %2$s
              from (%3$s) chains
