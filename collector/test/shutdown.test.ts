@@ -8,6 +8,33 @@ import { createTestDatabase, testEngine, type TestDatabase } from './support/tes
 
 const collectorDir = fileURLToPath(new URL('..', import.meta.url));
 
+/** `tally-collector` (src/server.ts) in a child process on the test database, once it listens. */
+async function startCommand(database: TestDatabase, extra: Record<string, string>) {
+  const env = {
+    ...process.env,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    TALLY_SOURCES: JSON.stringify([shop]),
+    TALLY_RATE_LIMIT_IP_RPS: '0',
+    ...(database.url ? { DATABASE_URL: database.url } : { TALLY_DATA_DIR: 'memory://' }),
+    ...extra,
+  };
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/server.ts'], { cwd: collectorDir, env });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const look = () => {
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match) resolve(match[1]!);
+    };
+    child.stdout.on('data', look);
+    void exited.then(() => reject(new Error(`the collector exited before listening:\n${output}`)));
+  });
+  return { child, url, exited, output: () => output };
+}
+
 describe(`graceful shutdown on ${testEngine}`, () => {
   let database: TestDatabase;
   beforeAll(async () => {
@@ -31,38 +58,69 @@ describe(`graceful shutdown on ${testEngine}`, () => {
   });
 
   test('the tally-collector command serves from its environment and exits cleanly on SIGTERM', async () => {
-    const env = {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      TALLY_SOURCES: JSON.stringify([shop]),
-      ...(database.url ? { DATABASE_URL: database.url } : { TALLY_DATA_DIR: 'memory://' }),
-    };
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/server.ts'], { cwd: collectorDir, env });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const url = await new Promise<string>((resolve, reject) => {
-      const look = () => {
-        const match = /listening on (http:\/\/\S+)/.exec(output);
-        if (match) resolve(match[1]!);
-      };
-      child.stdout.on('data', look);
-      void exited.then(() => reject(new Error(`the collector exited before listening:\n${output}`)));
-    });
+    const command = await startCommand(database, { TALLY_WORKERS: '1' });
 
     const events = Array.from({ length: 5 }, () => trackEvent());
-    const res = await fetch(`${url}/v1/batch`, {
+    const res = await fetch(`${command.url}/v1/batch`, {
       method: 'POST',
       headers: { authorization: basic(shop.writeKey), 'content-type': 'application/json' },
       body: JSON.stringify({ batch: events }),
     });
     expect(await res.json()).toEqual({ accepted: 5, duplicates: 0, rejected: [] });
 
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    expect(output).toContain('SIGTERM: finishing queued writes');
+    command.child.kill('SIGTERM');
+    expect(await command.exited).toBe(0);
+    expect(command.output()).toContain('SIGTERM: finishing queued writes');
+  });
+
+  const several = testEngine === 'postgres'
+    ? 'with TALLY_WORKERS=3 three processes serve, and SIGTERM drains them all: every acknowledged event is stored, once'
+    : 'with TALLY_WORKERS=3 the embedded engine is served by one process, which drains on SIGTERM: every acknowledged event is stored, once';
+  test(several, async () => {
+    const command = await startCommand(database, { TALLY_WORKERS: '3' });
+    const prefix = `workers-${Date.now()}`;
+    let acknowledged = 0;
+    let sent = 0;
+    // Many connections at once (the primary hands them to the workers in turn); once the first
+    // answers are in, SIGTERM arrives while others are still in flight.
+    const send = async () => {
+      const batch = Array.from({ length: 20 }, () => trackEvent({ messageId: `${prefix}-${sent++}` }));
+      try {
+        const res = await fetch(`${command.url}/v1/batch`, {
+          method: 'POST',
+          headers: { authorization: basic(shop.writeKey), 'content-type': 'application/json', connection: 'close' },
+          body: JSON.stringify({ batch }),
+        });
+        if (res.status === 200) acknowledged += ((await res.json()) as { accepted: number }).accepted;
+        else await res.body?.cancel();
+      } catch {
+        // Refused or cut off by the stop: not acknowledged, so the sender would retry it.
+      }
+    };
+    await Promise.all(Array.from({ length: 30 }, send));
+    const inFlight = Promise.all(Array.from({ length: 30 }, send));
+    command.child.kill('SIGTERM');
+    await inFlight;
+    expect(await command.exited).toBe(0);
+
+    const lines = command
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { msg: string; status?: number; worker?: number });
+    const served = new Set(lines.filter((line) => line.msg === 'request' && line.status === 200).map((line) => line.worker));
+    const drained = lines.filter((line) => line.msg === 'SIGTERM: finishing queued writes').map((line) => line.worker);
+    if (testEngine === 'postgres') {
+      expect(lines.map((line) => line.msg)).toContain('SIGTERM: finishing queued writes in 3 workers');
+      expect(served).toEqual(new Set([1, 2, 3]));
+      expect(drained.sort()).toEqual([1, 2, 3]);
+    } else {
+      expect(served).toEqual(new Set([undefined]));
+      expect(drained).toEqual([undefined]);
+    }
+    const stored = await database.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('message_id', 'like', `${prefix}-%`).executeTakeFirstOrThrow();
+    expect(acknowledged).toBeGreaterThanOrEqual(600);
+    expect(Number(stored.n)).toBe(acknowledged);
   });
 
   test('a bad configuration stops the command with a message naming the field', async () => {
