@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../src/db/database.js';
 import type { Database as Tables } from '../src/db/schema/database.js';
-import { stitchIdentities, type StitchInput } from '../src/identity/stitch.js';
+import { writeFlush } from '../src/db/flush-writer.js';
+import { stitchBatch, type StitchInput } from '../src/identity/stitch.js';
 import { createGroupCommitWriter } from '../src/ingest/group-commit-writer.js';
 import { withScratchDatabase } from './scratch-database.js';
 import type { EventRecord } from '../src/ingest/records.js';
@@ -68,9 +69,11 @@ function input(partial: Partial<StitchInput> & { timestamp: Date }): StitchInput
   return { source_id: SOURCE, source_kind: 'client', message_id: randomUUID(), type: 'track', anonymous_id: null, user_id: null, previous_id: null, traits: {}, ...partial };
 }
 
-/** What the writer does: stitch, then insert the events with their customers. */
+/** Stitch and write the identity rows, then insert the events with their customers. */
 async function writeEvents(trx: Kysely<Tables>, events: StitchInput[]) {
-  const customers = await stitchIdentities(trx, events);
+  const stitch = await stitchBatch(trx, events);
+  await writeFlush(trx, { stitch, events: [], rejected: [] });
+  const customers = stitch.customerIds;
   await trx
     .insertInto('events')
     .values(

@@ -7,9 +7,10 @@ import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createDatabase, type Database } from '../src/db/database.js';
+import { sqlArray } from '../src/db/people-store.js';
 import { exportPerson, type PersonExport } from '../src/privacy/export.js';
 import { forgetPerson } from '../src/privacy/forget.js';
-import { findPerson, sqlArray } from '../src/privacy/person.js';
+import { findPerson } from '../src/privacy/person.js';
 import { basic, postJson, shop, testApp, testConfig, trackEvent } from './support/collector-app.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { migrations } from '../src/db/migrations/index.js';
 import type { Database } from '../src/db/schema/database.js';
-import { insertEvents } from '../src/ingest/group-commit-writer.js';
+import { insertEvents } from '../src/db/event-store.js';
 import { ensureEventPartitions, listEventPartitions } from '../src/retention/index.js';
 import { basic, postJson, shop, testApp, trackEvent } from './support/collector-app.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';

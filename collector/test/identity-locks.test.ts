@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { IDENTITY_LOCK_SLOTS } from '../src/identity/graph-lock.js';
-import { resolveIdentities } from '../src/identity/stitch.js';
+import { writeFlush } from '../src/db/flush-writer.js';
+import { stitchBatch } from '../src/identity/stitch.js';
 import { backend, basic, postJson, testApp } from './support/collector-app.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
@@ -56,8 +57,7 @@ describe(`identity locks per transaction on ${testEngine}`, () => {
       traits: {},
     }));
     const held = await database.db.transaction().execute(async (trx) => {
-      const { pendingWrites } = await resolveIdentities(trx, events);
-      for (const write of pendingWrites) await write.execute(trx);
+      await writeFlush(trx, { stitch: await stitchBatch(trx, events), events: [], rejected: [] });
       const { rows } = await sql<{ n: number }>`
         select count(*) as n from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()`.execute(trx);
       return rows[0]!.n;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Database } from '../src/db/schema/database.js';
-import { insertEvents } from '../src/ingest/group-commit-writer.js';
+import { insertEvents } from '../src/db/event-store.js';
 import {
   ensureEventPartitions,
   expireEvents,

@@ -1,5 +1,3 @@
-import { sql, type Kysely } from 'kysely';
-
 // The advisory lock (two-int form, a space apart from the per-identity bigint locks) that
 // operations changing customers other than through their locked identities hold exclusively:
 // alias() merging two known customers, and forgetting a customer. Ordinary stitching holds it
@@ -15,8 +13,3 @@ export const GRAPH_LOCK = [0x7a11, 1] as const;
  */
 export const IDENTITY_LOCK_SLOTS = { key: 0x7a12, count: 512 } as const;
 
-/** Takes the identity graph lock until the end of the transaction. */
-export async function lockIdentityGraph(trx: Kysely<any>, mode: 'shared' | 'exclusive'): Promise<void> {
-  if (mode === 'exclusive') await sql`select pg_advisory_xact_lock(${GRAPH_LOCK[0]}, ${GRAPH_LOCK[1]})`.execute(trx);
-  else await sql`select pg_advisory_xact_lock_shared(${GRAPH_LOCK[0]}, ${GRAPH_LOCK[1]})`.execute(trx);
-}

@@ -1,8 +1,10 @@
-import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
+import { writeFlush } from '../db/flush-writer.js';
+import { releaseSavepoint, rollbackToSavepoint, savepoint } from '../db/savepoints.js';
 import type { Database as Tables } from '../db/schema/database.js';
-import { resolveIdentities, type SourceKind, type StitchInput } from '../identity/stitch.js';
+import { noStitchWrites, stitchBatch, type SourceKind, type StitchInput } from '../identity/stitch.js';
 import type { EventRecord, RejectedRecord } from './records.js';
-import { DEFAULT_REJECTED_BUDGET, refusalClauses, writeFailedRejection, type RejectedBudget } from './rejections.js';
+import { DEFAULT_REJECTED_BUDGET, writeFailedRejection, type RejectedBudget } from './rejections.js';
 import {
   classifyWriteFailure,
   DatabaseUnavailableError,
@@ -86,27 +88,6 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-const EVENT_COLUMNS = [
-  'message_id text', 'source_id text', 'type text', 'event text', 'name text', 'anonymous_id text', 'user_id text',
-  'group_id text', 'previous_id text', 'customer_id uuid', '"timestamp" timestamptz', 'original_timestamp timestamptz',
-  'sent_at timestamptz', 'received_at timestamptz', 'properties jsonb', 'traits jsonb', 'context jsonb', 'url text',
-  'path text', 'referrer text', 'utm_source text', 'utm_medium text', 'utm_campaign text', 'utm_term text',
-  'utm_content text', 'browser text', 'browser_version text', 'os text', 'os_version text', 'device_type text', 'ip inet',
-];
-const COLUMN_NAMES = EVENT_COLUMNS.map((column) => column.split(' ')[0]).join(', ');
-
-/**
- * The events insert: stores the rows (a JSON array of `events` rows) whose
- * `(source_id, message_id)` the ledger `event_messages` lets this statement claim, and returns
- * them; a message stored before, in whatever month, is a duplicate (see the migration
- * 20261201T1000-events-by-month).
- */
-export const insertEvents = (rowsJson: string) => sql<{ source_id: string; message_id: string }>`
-  insert into events (${sql.raw(COLUMN_NAMES)})
-  select ${sql.raw(COLUMN_NAMES)} from tally_claim_messages(${rowsJson}::jsonb) claimed,
-       jsonb_to_record(claimed) as r(${sql.raw(EVENT_COLUMNS.join(', '))})
-  returning source_id, message_id`;
-
 /**
  * Group commit: requests in flight are written together, one transaction for all of them,
  * whenever a connection is free (so a busy collector writes big transactions and an idle one
@@ -118,8 +99,8 @@ export const insertEvents = (rowsJson: string) => sql<{ source_id: string; messa
  * In the transaction: identities are stitched, events inserted with their customer
  * (a `(source_id, message_id)` already stored, or repeated within the transaction, counts as a
  * duplicate of its request), and refused events go to `rejected_events` or, refused for
- * consent, to their counts in `consent_refusals` (`ingest/rejections.ts`) — in the common case
- * two statements between BEGIN and COMMIT.
+ * consent, to their counts in `consent_refusals` — in the common case two statements between
+ * BEGIN and COMMIT: stitching's read (identity/stitch.ts), then the one writer (db/flush-writer.ts).
  *
  * @example
  * const writer = createGroupCommitWriter({ db: database.db, connections: 2 });
@@ -265,16 +246,16 @@ async function writeAlone(db: Kysely<Tables>, request: WriteRequest, knownFailur
       for (const [position, event] of request.events.entries()) {
         let error: unknown = request.events.length === 1 && request.rejected.length === 0 ? failure : undefined;
         if (error === undefined) {
-          await sql`savepoint tally_event`.execute(trx);
+          await savepoint(trx, 'tally_event');
           try {
             const [one] = await writeTransaction(db, [{ events: [event], rejected: [] }], trx);
-            await sql`release savepoint tally_event`.execute(trx);
+            await releaseSavepoint(trx, 'tally_event');
             result.accepted += one!.accepted;
             result.duplicates += one!.duplicates;
             continue;
           } catch (caught) {
             if (unavailable(caught)) throw caught;
-            await sql`rollback to savepoint tally_event`.execute(trx);
+            await rollbackToSavepoint(trx, 'tally_event');
             error = caught;
           }
         }
@@ -312,21 +293,13 @@ async function writeTransaction(db: Kysely<Tables>, requests: readonly WriteRequ
   const rejected = requests.flatMap((request) => request.rejected);
 
   await inTransaction(db, outer, async (trx) => {
-    // Two statements per transaction: the identity read (with its locks), then one statement
-    // holding the identity writes, the events and the refused events as `with` clauses.
-    const { customerIds, pendingWrites } =
-      unique.length > 0 ? await resolveIdentities(trx, unique.map((event, i) => toStitchInput(event, requests[owner[i]!]!.sourceKind ?? 'client'))) : { customerIds: [], pendingWrites: [] };
-    const clauses: RawBuilder<unknown>[] = pendingWrites.map((write, i) => sql`${sql.ref(`identity_write_${i}`)} as (${write})`);
-    clauses.push(...refusalClauses(rejected));
-    const withClauses = clauses.length > 0 ? sql`with ${sql.join(clauses)} ` : sql``;
-    let inserted = new Set<string>();
-    if (unique.length > 0) {
-      const rows = unique.map((event, i) => ({ ...event, customer_id: customerIds[i] ?? null }));
-      const { rows: stored } = await sql<{ source_id: string; message_id: string }>`${withClauses}${insertEvents(JSON.stringify(rows))}`.execute(trx);
-      inserted = new Set(stored.map((row) => `${row.source_id}\n${row.message_id}`));
-    } else if (clauses.length > 0) {
-      await sql`${withClauses}select 1`.execute(trx);
-    }
+    // Two statements per transaction: the identity read (with its locks), then the one
+    // writer's statement holding the identity writes, the events and the refused events.
+    const stitch =
+      unique.length > 0 ? await stitchBatch(trx, unique.map((event, i) => toStitchInput(event, requests[owner[i]!]!.sourceKind ?? 'client'))) : noStitchWrites([]);
+    const rows = unique.map((event, i) => ({ ...event, customer_id: stitch.customerIds[i] ?? null }));
+    const stored = await writeFlush(trx, { stitch, events: rows, rejected });
+    const inserted = new Set(stored.map((row) => `${row.source_id}\n${row.message_id}`));
     unique.forEach((event, i) => {
       const result = results[owner[i]!]!;
       if (inserted.has(`${event.source_id}\n${event.message_id}`)) result.accepted++;

@@ -1,6 +1,7 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { customersData, customerSummaries, rejectedRowsOf } from '../db/people-store.js';
 import type { Database } from '../db/schema/database.js';
-import { customerSummaries, locatePerson, sqlArray, type PersonQuery } from './person.js';
+import { locatePerson, type PersonQuery } from './person.js';
 
 /**
  * Everything Tally holds about one person, as one JSON document (the right of access and
@@ -41,42 +42,19 @@ export async function exportPerson(db: Kysely<Database>, query: PersonQuery, now
     .setIsolationLevel('repeatable read')
     .execute(async (trx) => {
       const { customerIds, identityHashes } = await locatePerson(trx, query);
-      const rejectedEvents = await trx
-        .selectFrom('rejected_events')
-        .select(['source_id', 'message_id', 'reason', 'errors', 'payload', 'payload_bytes', 'received_at'])
-        .where(sql<boolean>`identity_hashes && ${sqlArray(identityHashes, 'text')}`)
-        .orderBy('received_at')
-        .orderBy('id')
-        .execute();
+      const rejectedEvents = await rejectedRowsOf(trx, identityHashes);
       if (customerIds.length === 0 && rejectedEvents.length === 0) return null;
-      const some = <T>(run: () => Promise<T[]>) => (customerIds.length === 0 ? Promise.resolve([] as T[]) : run());
-
-      const profile = await some(() => trx.selectFrom('customers').selectAll().where('id', 'in', customerIds).orderBy('first_seen_at').execute());
-      const identities = await some(() =>
-        trx.selectFrom('identities').selectAll().where('customer_id', 'in', customerIds).orderBy('first_seen_at').orderBy('kind').orderBy('value').execute(),
-      );
-      const merges = await some(() =>
-        trx
-          .selectFrom('identity_merges')
-          .selectAll()
-          .where((eb) => eb.or([eb('from_customer_id', 'in', customerIds), eb('into_customer_id', 'in', customerIds)]))
-          .orderBy('id')
-          .execute(),
-      );
-      const events = await some(() => trx.selectFrom('events').selectAll().where('customer_id', 'in', customerIds).orderBy('timestamp').orderBy('id').execute());
+      const held = customerIds.length === 0 ? { profile: [], identities: [], merges: [], events: [], consentChanges: [] } : await customersData(trx, customerIds);
       const summaries = await customerSummaries(trx, customerIds);
-      const history = await some(() =>
-        trx.selectFrom('consent_changes').selectAll().where('customer_id', 'in', customerIds).orderBy('changed_at').orderBy('message_id').execute(),
-      );
       return {
         format: 'tally-person-export/1',
         exportedAt: now.toISOString(),
         query,
-        profile,
-        identities,
-        consent: { current: summaries.find((summary) => summary.consent !== null)?.consent ?? null, history },
-        merges,
-        events,
+        profile: held.profile,
+        identities: held.identities,
+        consent: { current: summaries.find((summary) => summary.consent !== null)?.consent ?? null, history: held.consentChanges },
+        merges: held.merges,
+        events: held.events,
         rejectedEvents,
       };
     });

@@ -1,4 +1,7 @@
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { Kysely } from 'kysely';
+import { deleteOldEvents, type EventSelection } from '../db/event-store.js';
+import { dropEventPartitionWithDays } from '../db/partitions.js';
+import { deleteRejectedBefore } from '../db/rejected-store.js';
 import type { Database } from '../db/schema/database.js';
 import { isoDate, listEventPartitions, type EventPartition } from './partitions.js';
 
@@ -70,11 +73,11 @@ export async function expireEvents(
     if (source.retentionDays === undefined) continue;
     const cutoff = cutoffOf(source.retentionDays);
     const before = longest !== undefined && source.retentionDays === longest ? belowPartitions(cutoff) : cutoff;
-    result.deletedEvents += await deleteEvents(db, sql`source_id = ${source.id}`, before, budget);
+    result.deletedEvents += await deleteEvents(db, { sourceId: source.id }, before, budget);
   }
   if (longest !== undefined) {
     const known = sources.map((source) => source.id);
-    result.deletedEvents += await deleteEvents(db, sql`source_id <> all(${known}::text[])`, belowPartitions(cutoffOf(longest)), budget);
+    result.deletedEvents += await deleteEvents(db, { exceptSourceIds: known }, belowPartitions(cutoffOf(longest)), budget);
   }
   return result;
 }
@@ -86,53 +89,16 @@ export async function expireEvents(
  * dropped it first.
  */
 export async function dropEventPartition(db: Kysely<Database>, partition: EventPartition): Promise<boolean> {
-  const table = sql.table(partition.name);
-  const from = isoDate(partition.from);
-  const to = isoDate(partition.to);
-  const exists = async (q: Kysely<Database>) =>
-    (await sql<{ name: string | null }>`select to_regclass(${partition.name})::text as name`.execute(q)).rows[0]?.name != null;
-  if (!(await exists(db))) return false;
-
-  const { rows } = await sql<{ max: number | null }>`select max(id) as max from ${table}`.execute(db);
-  const watermark = rows[0]?.max ?? 0;
-  await sql`delete from event_messages m using ${table} e where m.source_id = e.source_id and m.message_id = e.message_id`.execute(db);
-  await sql`delete from customer_event_days where day >= ${from}::date and day < ${to}::date`.execute(db);
-
-  return db.transaction().execute(async (trx) => {
-    // Writers wait for the drop rather than fail; a long reader makes this run give up and
-    // the next run try again, rather than hold every writer behind it.
-    await sql`set local lock_timeout = '10s'`.execute(trx);
-    await sql`lock table events in access exclusive mode`.execute(trx);
-    if (!(await exists(trx))) return false;
-    await sql`delete from event_messages m using ${table} e
-               where e.id > ${watermark} and m.source_id = e.source_id and m.message_id = e.message_id`.execute(trx);
-    // Late events of these days, and rows stitching re-pointed since the first pass.
-    await sql`delete from customer_event_days where day >= ${from}::date and day < ${to}::date`.execute(trx);
-    await sql`drop table ${table}`.execute(trx);
-    return true;
-  });
+  return dropEventPartitionWithDays(db, partition.name, isoDate(partition.from), isoDate(partition.to));
 }
 
-/** Deletes events matching `which` older than `before`, with their ledger messages, in bounded batches. */
-async function deleteEvents(db: Kysely<Database>, which: RawBuilder<unknown>, before: Date, budget: RowBudget): Promise<number> {
+/** Deletes events of `which` older than `before`, with their ledger messages, in bounded batches. */
+async function deleteEvents(db: Kysely<Database>, which: EventSelection, before: Date, budget: RowBudget): Promise<number> {
   const batchSize = budget.batchSize ?? 10_000;
   const maxBatches = budget.maxBatches ?? 10;
   let deleted = 0;
   for (let batch = 0; batch < maxBatches; batch++) {
-    const { rows } = await sql<{ n: number }>`
-      with doomed as (
-        select id, "timestamp" from events where ${which} and "timestamp" < ${before} limit ${batchSize}
-      ),
-      gone as (
-        delete from events e using doomed d
-         where e.id = d.id and e."timestamp" = d."timestamp" and e."timestamp" < ${before}
-        returning e.source_id, e.message_id
-      ),
-      released as (
-        delete from event_messages m using gone g where m.source_id = g.source_id and m.message_id = g.message_id
-      )
-      select count(*) as n from gone`.execute(db);
-    const n = Number(rows[0]?.n ?? 0);
+    const n = await deleteOldEvents(db, which, before, batchSize);
     deleted += n;
     if (n < batchSize) break;
   }
@@ -152,10 +118,7 @@ export async function expireRejectedEvents(db: Kysely<Database>, days: number, n
   const before = new Date(now.getTime() - days * DAY_MS);
   let deleted = 0;
   for (let batch = 0; batch < maxBatches; batch++) {
-    const result = await sql`
-      delete from rejected_events where id in (
-        select id from rejected_events where received_at < ${before} order by received_at limit ${batchSize})`.execute(db);
-    const n = Number(result.numAffectedRows ?? 0);
+    const n = await deleteRejectedBefore(db, before, batchSize);
     deleted += n;
     if (n < batchSize) break;
   }

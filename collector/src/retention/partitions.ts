@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { createEventPartitions, eventPartitionNames } from '../db/partitions.js';
 import type { Database } from '../db/schema/database.js';
 
 /** A monthly partition of `events`: `events_YYYY_MM` holds the events of that UTC month. */
@@ -25,9 +26,7 @@ export const MONTHS_AHEAD = 2;
 export async function ensureEventPartitions(db: Kysely<Database>, now: Date, monthsAhead = MONTHS_AHEAD): Promise<number> {
   const first = monthStart(now);
   const last = addMonths(first, monthsAhead);
-  const { rows } = await sql<{ created: number }>`
-    select tally_create_event_partitions(${isoDate(first)}::date, ${isoDate(last)}::date) as created`.execute(db);
-  return Number(rows[0]?.created ?? 0);
+  return createEventPartitions(db, isoDate(first), isoDate(last));
 }
 
 /**
@@ -35,16 +34,12 @@ export async function ensureEventPartitions(db: Kysely<Database>, now: Date, mon
  * one, or any made by hand) are not listed and never dropped.
  */
 export async function listEventPartitions(db: Kysely<Database>): Promise<EventPartition[]> {
-  const { rows } = await sql<{ name: string }>`
-    select c.relname as name
-      from pg_inherits i join pg_class c on c.oid = i.inhrelid
-     where i.inhparent = 'events'::regclass`.execute(db);
-  return rows
-    .map((row) => {
-      const match = MONTHLY.exec(row.name);
+  return (await eventPartitionNames(db))
+    .map((name) => {
+      const match = MONTHLY.exec(name);
       if (!match) return undefined;
       const from = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, 1));
-      return { name: row.name, from, to: addMonths(from, 1) };
+      return { name, from, to: addMonths(from, 1) };
     })
     .filter((partition): partition is EventPartition => partition !== undefined)
     .sort((a, b) => a.from.getTime() - b.from.getTime());

@@ -1,0 +1,91 @@
+import { sql, type Insertable, type Kysely, type RawBuilder } from 'kysely';
+import type { Database } from './schema/database.js';
+import type { EventsTable } from './schema/events.js';
+
+/**
+ * The Postgres type of every column the collector writes into `events`. Keyed by the table
+ * type, so that a column added to `EventsTable` and not listed here fails typecheck (and
+ * a column listed here that the table lacks does too).
+ */
+const EVENT_COLUMN_TYPES = {
+  message_id: 'text',
+  source_id: 'text',
+  type: 'text',
+  event: 'text',
+  name: 'text',
+  anonymous_id: 'text',
+  user_id: 'text',
+  group_id: 'text',
+  previous_id: 'text',
+  customer_id: 'uuid',
+  timestamp: 'timestamptz',
+  original_timestamp: 'timestamptz',
+  sent_at: 'timestamptz',
+  received_at: 'timestamptz',
+  properties: 'jsonb',
+  traits: 'jsonb',
+  context: 'jsonb',
+  url: 'text',
+  path: 'text',
+  referrer: 'text',
+  utm_source: 'text',
+  utm_medium: 'text',
+  utm_campaign: 'text',
+  utm_term: 'text',
+  utm_content: 'text',
+  browser: 'text',
+  browser_version: 'text',
+  os: 'text',
+  os_version: 'text',
+  device_type: 'text',
+  ip: 'inet',
+} as const satisfies Record<Exclude<keyof Insertable<EventsTable>, 'id'>, string>;
+
+const COLUMNS = Object.keys(EVENT_COLUMN_TYPES).map((column) => `"${column}"`);
+const COLUMN_NAMES = COLUMNS.join(', ');
+const COLUMN_DEFINITIONS = Object.entries(EVENT_COLUMN_TYPES)
+  .map(([column, type]) => `"${column}" ${type}`)
+  .join(', ');
+
+/**
+ * The events insert: stores the rows (a JSON array of `events` rows) whose
+ * `(source_id, message_id)` the ledger `event_messages` lets this statement claim, and returns
+ * them; a message stored before, in whatever month, is a duplicate (see the migration
+ * 20261201T1000-events-by-month). `before` holds `with` clauses to run in the same statement.
+ *
+ * @example
+ * const { rows } = await insertEvents(JSON.stringify(rows)).execute(trx);
+ */
+export const insertEvents = (rowsJson: string, before: RawBuilder<unknown> = sql``) => sql<{ source_id: string; message_id: string }>`
+  ${before}insert into events (${sql.raw(COLUMN_NAMES)})
+  select ${sql.raw(COLUMN_NAMES)} from tally_claim_messages(${rowsJson}::jsonb) claimed,
+       jsonb_to_record(claimed) as r(${sql.raw(COLUMN_DEFINITIONS)})
+  returning source_id, message_id`;
+
+/** Which events `deleteOldEvents` deletes: one source's, or those of every source but the ones named. */
+export type EventSelection = { sourceId: string } | { exceptSourceIds: readonly string[] };
+
+/**
+ * Deletes up to `limit` events of `which` older than `before`, with their ledger messages,
+ * in one statement; returns how many it deleted.
+ *
+ * @example
+ * const deleted = await deleteOldEvents(db, { sourceId: 'shop' }, cutoff, 10_000);
+ */
+export async function deleteOldEvents(db: Kysely<Database>, which: EventSelection, before: Date, limit: number): Promise<number> {
+  const selected = 'sourceId' in which ? sql`source_id = ${which.sourceId}` : sql`source_id <> all(${which.exceptSourceIds}::text[])`;
+  const { rows } = await sql<{ n: number }>`
+    with doomed as (
+      select id, "timestamp" from events where ${selected} and "timestamp" < ${before} limit ${limit}
+    ),
+    gone as (
+      delete from events e using doomed d
+       where e.id = d.id and e."timestamp" = d."timestamp" and e."timestamp" < ${before}
+      returning e.source_id, e.message_id
+    ),
+    released as (
+      delete from event_messages m using gone g where m.source_id = g.source_id and m.message_id = g.message_id
+    )
+    select count(*) as n from gone`.execute(db);
+  return Number(rows[0]?.n ?? 0);
+}

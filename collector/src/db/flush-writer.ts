@@ -1,0 +1,62 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { StitchWrites } from '../identity/stitch.js';
+import { foldStoredCustomer } from '../identity/stitch-plan.js';
+import type { RejectedRecord } from '../ingest/records.js';
+import { insertEvents } from './event-store.js';
+import { deleteCustomers, insertMerges, lockCustomers, repointMergedCustomers, upsertCustomers, upsertIdentities } from './identity-store.js';
+import { refusalClauses } from './rejected-store.js';
+import type { Database } from './schema/database.js';
+import type { NewEventRow } from './schema/events.js';
+
+/** Everything one write transaction stores: what stitching decided, the events, the refused events. */
+export interface Flush {
+  stitch: StitchWrites;
+  /** `events` rows, each with its customer from `stitch.customerIds`; unique by `(source_id, message_id)`. */
+  events: readonly NewEventRow[];
+  rejected: readonly RejectedRecord[];
+}
+
+/**
+ * The collector's one writer: executes a flush inside the caller's transaction and returns
+ * the `(source_id, message_id)` of the events it stored (the others were stored before:
+ * duplicates). Without merges, the identity writes, the events and the refused events are
+ * one statement (the writes as `with` clauses; Postgres checks the foreign key from
+ * identities to customers at the end of the statement), so a flush is two round trips with
+ * stitching's read. A flush that merges customers first writes the merge statement by
+ * statement: lock the merged customers, fold their traits into their survivors, upsert the
+ * customers, move the merged customers' identities and events, upsert the identities,
+ * delete the merged customers, record the merges.
+ *
+ * @example
+ * const stitch = await stitchBatch(trx, inputs);
+ * const stored = await writeFlush(trx, { stitch, events: rows, rejected });
+ */
+export async function writeFlush(trx: Kysely<Database>, flush: Flush): Promise<{ source_id: string; message_id: string }[]> {
+  const clauses: RawBuilder<unknown>[] = [];
+  const { stitch } = flush;
+  if (stitch.mergedAway.length === 0) {
+    await insertMerges(trx, stitch.merges);
+    if (stitch.customers.length > 0) clauses.push(upsertCustomers(stitch.customers));
+    if (stitch.identities.length > 0) clauses.push(upsertIdentities(stitch.identities));
+  } else {
+    await writeMerges(trx, stitch);
+  }
+  const named = clauses.map((write, i) => sql`${sql.ref(`identity_write_${i}`)} as (${write})`);
+  named.push(...refusalClauses(flush.rejected));
+  const withClauses = named.length > 0 ? sql`with ${sql.join(named)} ` : sql``;
+  if (flush.events.length > 0) return (await insertEvents(JSON.stringify(flush.events), withClauses).execute(trx)).rows;
+  if (named.length > 0) await sql`${withClauses}select 1`.execute(trx);
+  return [];
+}
+
+/** The slower path of a flush that merges stored customers, statement by statement. */
+async function writeMerges(trx: Kysely<Database>, stitch: StitchWrites): Promise<void> {
+  const customers = new Map(stitch.customers.map((patch) => [patch.id, structuredClone(patch)]));
+  const survivorOf = new Map(stitch.mergedAway.map((m) => [m.from_customer_id, m.into_customer_id]));
+  for (const row of await lockCustomers(trx, [...survivorOf.keys()])) foldStoredCustomer(customers.get(survivorOf.get(row.id)!)!, row);
+  await upsertCustomers([...customers.values()]).execute(trx);
+  await repointMergedCustomers(trx, stitch.mergedAway);
+  await upsertIdentities(stitch.identities).execute(trx);
+  await deleteCustomers(trx, [...survivorOf.keys()]);
+  await insertMerges(trx, stitch.merges);
+}
