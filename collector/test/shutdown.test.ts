@@ -121,7 +121,7 @@ describe(`graceful shutdown on ${testEngine}`, () => {
     const stored = await database.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('message_id', 'like', `${prefix}-%`).executeTakeFirstOrThrow();
     expect(acknowledged).toBeGreaterThanOrEqual(600);
     expect(Number(stored.n)).toBe(acknowledged);
-  });
+  }, 180_000);
 
   test('a bad configuration stops the command with a message naming the field', async () => {
     const env = { ...process.env, TALLY_SOURCES: '[{"id":"shop","writeKey":"short"}]' };
