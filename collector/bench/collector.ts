@@ -372,7 +372,7 @@ async function main(): Promise<void> {
     const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
     const flushes = metric('tally_write_duration_seconds_count');
     console.log(
-      `\nwrite transactions${workers === '1' ? '' : ' (of the worker that answered /metrics)'}: ${flushes.toLocaleString('en-US')}, ${(metric('tally_write_batch_size_sum') / flushes).toFixed(0)} rows and ${((metric('tally_write_duration_seconds_sum') / flushes) * 1000).toFixed(1)} ms each on average`,
+      `\nwrite transactions (all processes): ${flushes.toLocaleString('en-US')}, ${(metric('tally_write_batch_size_sum') / flushes).toFixed(0)} rows and ${((metric('tally_write_duration_seconds_sum') / flushes) * 1000).toFixed(1)} ms each on average`,
     );
 
     collector.kill('SIGTERM');

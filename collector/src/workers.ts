@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { answerMetricsRequests } from './cluster-metrics.js';
 import type { CollectorConfig } from './config.js';
 import { createDatabase } from './db/database.js';
 import type { Logger } from './logger.js';
@@ -24,9 +25,10 @@ export interface CollectorPrimary {
  * database and runs retention once, then forks `count` workers that share the listening port
  * (the primary hands them connections in turn), each with its own pool and group-commit writer
  * (`startCollector` with `retention: false`). Logs the listening line once every worker
- * listens. A worker that dies while the collector is not stopping is replaced. On `stop()` each
- * worker gets SIGTERM and drains as a single process does; the exit code is 0 when every worker
- * exited 0.
+ * listens, and gathers the workers' metrics for whichever of them is scraped
+ * (cluster-metrics.ts). A worker that dies while the collector is not stopping is replaced.
+ * On `stop()` each worker gets SIGTERM and drains as a single process does; the exit code
+ * is 0 when every worker exited 0.
  *
  * @example
  * const primary = await startPrimary(config, logger, 4);
@@ -46,6 +48,7 @@ export async function startPrimary(config: CollectorConfig, logger: Logger, coun
   let settle!: (code: number) => void;
   const stopped = new Promise<number>((resolve) => (settle = resolve));
 
+  answerMetricsRequests();
   const fork = (): Worker => cluster.fork();
   cluster.on('listening', (worker, address) => {
     listening.add(worker.id);

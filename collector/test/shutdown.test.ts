@@ -74,7 +74,7 @@ describe(`graceful shutdown on ${testEngine}`, () => {
   });
 
   const several = testEngine === 'postgres'
-    ? 'with TALLY_WORKERS=3 three processes serve, and SIGTERM drains them all: every acknowledged event is stored, once'
+    ? 'with TALLY_WORKERS=3 three processes serve, /metrics counts them all, and SIGTERM drains them all: every acknowledged event is stored, once'
     : 'with TALLY_WORKERS=3 the embedded engine is served by one process, which drains on SIGTERM: every acknowledged event is stored, once';
   test(several, async () => {
     const command = await startCommand(database, { TALLY_WORKERS: '3' });
@@ -98,6 +98,9 @@ describe(`graceful shutdown on ${testEngine}`, () => {
       }
     };
     await Promise.all(Array.from({ length: 30 }, send));
+    // Whichever worker answers /metrics counts every worker's events.
+    const metrics = await (await fetch(`${command.url}/metrics`)).text();
+    expect(Number(/^tally_events_accepted_total\{source="shop"\} (\d+)$/m.exec(metrics)?.[1])).toBe(acknowledged);
     const inFlight = Promise.all(Array.from({ length: 30 }, send));
     command.child.kill('SIGTERM');
     await inFlight;
