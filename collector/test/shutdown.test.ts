@@ -1,6 +1,10 @@
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createDatabase } from '../src/db/database.js';
 import { createGroupCommitWriter, WriterClosedError } from '../src/ingest/group-commit-writer.js';
 import { enrichEvent } from '../src/ingest/enrich.js';
 import { basic, shop, trackEvent } from './support/collector-app.js';
@@ -77,7 +81,9 @@ describe(`graceful shutdown on ${testEngine}`, () => {
     ? 'with TALLY_WORKERS=3 three processes serve, /metrics counts them all, and SIGTERM drains them all: every acknowledged event is stored, once'
     : 'with TALLY_WORKERS=3 the embedded engine is served by one process, which drains on SIGTERM: every acknowledged event is stored, once';
   test(several, async () => {
-    const command = await startCommand(database, { TALLY_WORKERS: '3' });
+    // On the embedded engine the command opens a data directory of its own, read back below.
+    const dataDir = database.url ? undefined : await mkdtemp(join(tmpdir(), 'tally-workers-'));
+    const command = await startCommand(database, { TALLY_WORKERS: '3', ...(dataDir && { TALLY_DATA_DIR: dataDir }) });
     const prefix = `workers-${Date.now()}`;
     let acknowledged = 0;
     let sent = 0;
@@ -121,9 +127,17 @@ describe(`graceful shutdown on ${testEngine}`, () => {
       expect(served).toEqual(new Set([undefined]));
       expect(drained).toEqual([undefined]);
     }
-    const stored = await database.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('message_id', 'like', `${prefix}-%`).executeTakeFirstOrThrow();
-    expect(acknowledged).toBeGreaterThanOrEqual(600);
-    expect(Number(stored.n)).toBe(acknowledged);
+    const stored = dataDir ? await createDatabase({ dataDir }) : database;
+    try {
+      const { n } = await stored.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('message_id', 'like', `${prefix}-%`).executeTakeFirstOrThrow();
+      expect(acknowledged).toBeGreaterThanOrEqual(600);
+      expect(Number(n)).toBe(acknowledged);
+    } finally {
+      if (dataDir) {
+        await stored.close();
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    }
   }, 180_000);
 
   test('a bad configuration stops the command with a message naming the field', async () => {
