@@ -106,11 +106,11 @@ describe(`graceful shutdown on ${testEngine}`, () => {
     await Promise.all(Array.from({ length: 30 }, send));
     // Whichever worker answers /metrics counts every worker's events.
     const metrics = await (await fetch(`${command.url}/metrics`)).text();
-    expect(Number(/^tally_events_accepted_total\{source="shop"\} (\d+)$/m.exec(metrics)?.[1])).toBe(acknowledged);
+    expect(Number(/^tally_events_accepted_total\{source="shop"\} (\d+)$/m.exec(metrics)?.[1]), metrics.slice(0, 500)).toBe(acknowledged);
     const inFlight = Promise.all(Array.from({ length: 30 }, send));
     command.child.kill('SIGTERM');
     await inFlight;
-    expect(await command.exited).toBe(0);
+    expect(await command.exited, command.output()).toBe(0);
 
     const lines = command
       .output()
@@ -121,8 +121,8 @@ describe(`graceful shutdown on ${testEngine}`, () => {
     const drained = lines.filter((line) => line.msg === 'SIGTERM: finishing queued writes').map((line) => line.worker);
     if (testEngine === 'postgres') {
       expect(lines.map((line) => line.msg)).toContain('SIGTERM: finishing queued writes in 3 workers');
-      expect(served).toEqual(new Set([1, 2, 3]));
-      expect(drained.sort()).toEqual([1, 2, 3]);
+      expect(served, command.output()).toEqual(new Set([1, 2, 3]));
+      expect(drained.sort(), command.output()).toEqual([1, 2, 3]);
     } else {
       expect(served).toEqual(new Set([undefined]));
       expect(drained).toEqual([undefined]);
