@@ -57,8 +57,8 @@ const COLUMN_DEFINITIONS = Object.entries(EVENT_COLUMN_TYPES)
  *
  * The claim is written out here rather than through `tally_claim_messages(rows)` (the path
  * for inserts by hand, docs/sql.md): that function is not inlined, walks the array as jsonb
- * a second time and re-plans on every call, which made this statement about 1.6 times as
- * slow on batches of 100 events (collector/README.md, "Throughput").
+ * a second time and re-plans on every call, which made this statement a third slower on
+ * batches of 100 events (collector/README.md, "Throughput").
  *
  * @example
  * const { rows } = await insertEvents(JSON.stringify(rows)).execute(trx);
