@@ -44,9 +44,18 @@ export async function startPrimary(config: CollectorConfig, logger: Logger, coun
   let stopping = false;
   let failed = false;
   const listening = new Set<number>();
+  const everListened = new Set<number>();
   let announced = false;
   let settle!: (code: number) => void;
   const stopped = new Promise<number>((resolve) => (settle = resolve));
+  let finished: Promise<void> | undefined;
+  // Once no worker is left: retention stops, the primary's connection closes, once.
+  const finish = () =>
+    (finished ??= (async () => {
+      await retention.stop();
+      await database.close();
+      settle(failed ? 1 : 0);
+    })());
 
   answerMetricsRequests();
   const fork = (): Worker => cluster.fork();
@@ -59,7 +68,6 @@ export async function startPrimary(config: CollectorConfig, logger: Logger, coun
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
     logger.info({ url, workers: count }, `listening on ${url} (Postgres, ${count} workers, ${config.sources.length} source(s))`);
   });
-  const everListened = new Set<number>();
   cluster.on('exit', (worker, code, signal) => {
     const started = everListened.has(worker.id);
     listening.delete(worker.id);
@@ -76,11 +84,7 @@ export async function startPrimary(config: CollectorConfig, logger: Logger, coun
       primary.stop('SIGTERM');
     }
     if (Object.keys(cluster.workers ?? {}).length > 0) return;
-    void (async () => {
-      await retention.stop();
-      await database.close();
-      settle(failed ? 1 : 0);
-    })();
+    void finish();
   });
   for (let i = 0; i < count; i++) fork();
 
@@ -91,7 +95,7 @@ export async function startPrimary(config: CollectorConfig, logger: Logger, coun
       stopping = true;
       logger.info({ signal, workers: count }, `${signal}: finishing queued writes in ${count} workers`);
       const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined);
-      if (workers.length === 0) void retention.stop().then(() => database.close()).then(() => settle(failed ? 1 : 0));
+      if (workers.length === 0) void finish();
       for (const worker of workers) worker.process.kill('SIGTERM');
     },
   };
