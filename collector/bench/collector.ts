@@ -7,11 +7,13 @@
 //
 //   pnpm bench:collector            (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/test)
 //   BENCH_SECONDS=10 BENCH_LEVELS=10,50,100 pnpm bench:collector
-//   BENCH_CPU_PROF=/tmp/prof pnpm bench:collector   (writes the collector's CPU profile there)
+//   BENCH_CPU_PROF=/tmp/prof pnpm bench:collector   (writes the collector's CPU profiles there, one per process)
+//   BENCH_WORKERS=2 pnpm bench:collector  (TALLY_WORKERS of the collector; default: its own default, one per core)
 //   BENCH_DISABLE_TRIGGERS=events_days_added pnpm bench:collector   (what a trigger on events costs:
 //     the named triggers are disabled once the collector has migrated the database)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -205,6 +207,40 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** The process and its descendants (the workers of a clustered collector). */
+function processTree(pid: number | undefined): number[] {
+  if (pid === undefined) return [];
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [pid];
+  }
+  return [pid, ...children.flatMap((child) => processTree(child))];
+}
+
+/**
+ * CPU seconds used so far by each process given, by pid: a process that appears between two
+ * readings counts from zero, one that exited is lost (pool connections live longer than a level).
+ */
+function cpuByPid(pids: readonly number[]): Map<number, number> {
+  return new Map(pids.map((pid) => [pid, cpuSeconds(pid)] as const).filter(([, cpu]) => !Number.isNaN(cpu)));
+}
+
+function cpuSince(before: Map<number, number>, now: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, cpu] of now) total += cpu - (before.get(pid) ?? 0);
+  return total;
+}
+
+/** The pids of the Postgres backends connected to `database` (Postgres on this machine). */
+async function backendPids(admin: pg.Client, database: string): Promise<number[]> {
+  const { rows } = await admin.query<{ pid: number }>(`select pid from pg_stat_activity where datname = $1`, [database]);
+  return rows.map((row) => row.pid);
+}
+
+const load = () => loadavg().map((n) => n.toFixed(2)).join(', ');
+
 // ─── COPY of the same rows ───────────────────────────────────────────────────
 const COPY_COLUMNS = [
   'message_id', 'source_id', 'type', 'event', 'name', 'anonymous_id', 'user_id', 'group_id', 'previous_id', 'timestamp',
@@ -224,10 +260,11 @@ function copyLine(row: EventRecord): string {
 }
 
 async function copyRate(url: string, rows: number): Promise<number> {
-  // The same table shape and indexes as `events`, in the same database.
+  // The same table shape and indexes as `events`, in the same database (dropped afterwards).
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
+    await client.query('drop table if exists events_copy');
     await client.query('create table events_copy (like events including all)');
     const request = { receivedAt: new Date(), ip: '203.0.113.9', userAgent: undefined };
     const lines: string[] = [];
@@ -252,17 +289,23 @@ async function copyRate(url: string, rows: number): Promise<number> {
       };
       pump();
     });
-    return rows / ((performance.now() - started) / 1000);
+    const rate = rows / ((performance.now() - started) / 1000);
+    await client.query('drop table events_copy');
+    return rate;
   } finally {
     await client.end();
   }
 }
 
-// ─── main ────────────────────────────────────────────────────────────────────
+// ─── main ───────────────────────────────────────────────────────────────────
+/** The goal of the collector's throughput (issue 14): half the raw COPY rate, p99 under 100 ms. */
+const GOAL = { shareOfCopy: 0.5, p99Ms: 100 };
+
 async function main(): Promise<void> {
   const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const seconds = Number(process.env.BENCH_SECONDS ?? 12);
   const levels = (process.env.BENCH_LEVELS ?? '10,50,100').split(',').map(Number);
+  const copyRows = Number(process.env.BENCH_COPY_ROWS ?? 200_000);
   const name = `tally_bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
@@ -271,6 +314,7 @@ async function main(): Promise<void> {
   url.pathname = `/${name}`;
   const benchUrl = url.toString();
   let collector: ChildProcess | undefined;
+  console.log(`load average before: ${load()}`);
   try {
     const started = runChild(['src/server.ts'], {
       ...process.env,
@@ -281,6 +325,7 @@ async function main(): Promise<void> {
       // One machine plays every browser: a per-address or per-key limit would measure the limiter.
       TALLY_RATE_LIMIT_IP_RPS: '0',
       TALLY_RATE_LIMIT_WRITE_KEY_RPS: '0',
+      ...(process.env.BENCH_WORKERS ? { TALLY_WORKERS: process.env.BENCH_WORKERS } : {}),
     }, process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []);
     collector = started.child;
     const collectorUrl = await new Promise<string>((resolve, reject) => {
@@ -298,27 +343,36 @@ async function main(): Promise<void> {
       for (const trigger of disabled) await db.query(`alter table events disable trigger ${pg.escapeIdentifier(trigger)}`);
       await db.end();
     }
-    console.log(`collector on ${collectorUrl}, Postgres database ${name}; batches of ${BATCH} events, ${seconds} s per level`);
+    const workers = /(\d+) workers/.exec(started.output())?.[1] ?? '1';
+    console.log(`collector on ${collectorUrl} (${workers} process(es) serving), Postgres database ${name}; batches of ${BATCH} events, ${seconds} s per level`);
     console.log(`triggers disabled on events: ${disabled.length > 0 ? disabled.join(', ') : 'none'}\n`);
 
-    await loadLevel(collectorUrl, 10, 2); // warm-up (JIT, connections, caches)
-    const results: LevelResult[] = [];
-    // The collector's CPU share tells whether it (one Node thread) or the database sets the pace.
-    console.log('concurrency  requests   events/s   p50 ms   p99 ms   max ms  non-200  collector CPU');
+    // The raw COPY rate, before and after the levels: the machine's load may change meanwhile.
+    const copyBefore = await copyRate(benchUrl, copyRows);
+    console.log(`raw COPY of ${copyRows.toLocaleString('en-US')} such rows into the same database: ${Math.round(copyBefore).toLocaleString('en-US')} rows/s\n`);
+
+    const warmUp = await loadLevel(collectorUrl, 10, 2); // warm-up (JIT, connections, caches)
+    const results: (LevelResult & { collectorUs: number; postgresUs: number; collectorCores: number })[] = [];
+    console.log('concurrency  requests   events/s   p50 ms   p99 ms   max ms  non-200  collector µs/event (cores)  Postgres µs/event (cores)');
     for (const concurrency of levels) {
-      const cpuBefore = cpuSeconds(collector.pid);
+      const collectorBefore = cpuByPid(processTree(collector.pid));
+      const postgresBefore = cpuByPid(await backendPids(admin, name));
       const r = await loadLevel(collectorUrl, concurrency, seconds);
-      const cpu = (cpuSeconds(collector.pid) - cpuBefore) / r.elapsed;
-      results.push(r);
+      const collectorCpu = cpuSince(collectorBefore, cpuByPid(processTree(collector.pid)));
+      const postgresCpu = cpuSince(postgresBefore, cpuByPid(await backendPids(admin, name)));
+      const perEvent = (cpu: number) => (r.accepted > 0 ? (cpu / r.accepted) * 1e6 : NaN);
+      const result = { ...r, collectorUs: perEvent(collectorCpu), postgresUs: perEvent(postgresCpu), collectorCores: collectorCpu / r.elapsed };
+      results.push(result);
+      const cpuText = (us: number, cores: number) => `${Number.isNaN(us) ? '–' : us.toFixed(0)} (${cores.toFixed(2)})`;
       console.log(
-        `${String(concurrency).padStart(11)}  ${String(r.requests).padStart(8)}  ${Math.round(r.accepted / r.elapsed).toLocaleString('en-US').padStart(9)}  ${r.p50.toFixed(1).padStart(7)}  ${r.p99.toFixed(1).padStart(7)}  ${r.max.toFixed(1).padStart(7)}  ${String(r.failed).padStart(7)}  ${Number.isNaN(cpu) ? '    –' : `${(cpu * 100).toFixed(0).padStart(5)} %`}`,
+        `${String(concurrency).padStart(11)}  ${String(r.requests).padStart(8)}  ${Math.round(r.accepted / r.elapsed).toLocaleString('en-US').padStart(9)}  ${r.p50.toFixed(1).padStart(7)}  ${r.p99.toFixed(1).padStart(7)}  ${r.max.toFixed(1).padStart(7)}  ${String(r.failed).padStart(7)}  ${cpuText(result.collectorUs, collectorCpu / r.elapsed).padStart(26)}  ${cpuText(result.postgresUs, postgresCpu / r.elapsed).padStart(25)}`,
       );
       if (r.failed > 0) {
         const counts = Object.entries(r.statuses).map(([status, n]) => `${n} × ${status}`).join(', ');
         console.error(`\n!!! ${r.failed} of ${r.requests} requests at concurrency ${concurrency} were NOT answered 200 (${counts}); first: ${r.sample}\n`);
       }
     }
-    const totalFailed = results.reduce((n, r) => n + r.failed, 0);
+    const totalFailed = results.reduce((n, r) => n + r.failed, 0) + warmUp.failed;
     if (totalFailed > 0) {
       console.error(`!!! ${totalFailed} requests failed: the figures above count only the events acknowledged with 200.`);
       process.exitCode = 1;
@@ -328,24 +382,39 @@ async function main(): Promise<void> {
     const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
     const flushes = metric('tally_write_duration_seconds_count');
     console.log(
-      `\nwrite transactions: ${flushes.toLocaleString('en-US')}, ${(metric('tally_write_batch_size_sum') / flushes).toFixed(0)} rows and ${((metric('tally_write_duration_seconds_sum') / flushes) * 1000).toFixed(1)} ms each on average`,
+      `\nwrite transactions (all processes): ${flushes.toLocaleString('en-US')}, ${(metric('tally_write_batch_size_sum') / flushes).toFixed(0)} rows and ${((metric('tally_write_duration_seconds_sum') / flushes) * 1000).toFixed(1)} ms each on average`,
     );
-    const totalAccepted = results.reduce((n, r) => n + r.accepted, 0);
-    const db = new pg.Client({ connectionString: benchUrl });
-    await db.connect();
-    const { rows } = await db.query<{ n: string }>(`select count(*) as n from events`);
-    await db.end();
-    console.log(`rows in events: ${Number(rows[0]!.n).toLocaleString('en-US')} (acknowledged in the measured levels: ${totalAccepted.toLocaleString('en-US')}, plus warm-up)`);
 
     collector.kill('SIGTERM');
     await new Promise((resolve) => collector!.on('exit', resolve));
     collector = undefined;
 
-    const copyRows = Number(process.env.BENCH_COPY_ROWS ?? 200_000);
-    const copy = await copyRate(benchUrl, copyRows);
-    const best = Math.max(...results.map((r) => r.accepted / r.elapsed));
-    console.log(`raw COPY of ${copyRows.toLocaleString('en-US')} such rows into the same database: ${Math.round(copy).toLocaleString('en-US')} rows/s`);
-    console.log(`best durable collector throughput: ${Math.round(best).toLocaleString('en-US')} events/s = ${((best / copy) * 100).toFixed(0)} % of COPY`);
+    // Every acknowledged event is stored, once: the warm-up's and the levels'.
+    const acknowledged = results.reduce((n, r) => n + r.accepted, 0) + warmUp.accepted;
+    const db = new pg.Client({ connectionString: benchUrl });
+    await db.connect();
+    const { rows } = await db.query<{ n: string }>(`select count(*) as n from events`).finally(() => db.end());
+    const stored = Number(rows[0]!.n);
+    if (stored === acknowledged) console.log(`rows in events: ${stored.toLocaleString('en-US')} = events acknowledged (warm-up included)`);
+    else {
+      console.error(`!!! rows in events: ${stored.toLocaleString('en-US')}, but ${acknowledged.toLocaleString('en-US')} events were acknowledged`);
+      process.exitCode = 1;
+    }
+
+    const copyAfter = await copyRate(benchUrl, copyRows);
+    const copy = (copyBefore + copyAfter) / 2;
+    console.log(
+      `raw COPY after the levels: ${Math.round(copyAfter).toLocaleString('en-US')} rows/s; the ratios below use the mean, ${Math.round(copy).toLocaleString('en-US')} rows/s\n`,
+    );
+    for (const r of results) {
+      const rate = r.accepted / r.elapsed;
+      const share = rate / copy;
+      const met = share >= GOAL.shareOfCopy && r.p99 < GOAL.p99Ms;
+      console.log(
+        `${String(r.concurrency).padStart(4)} senders: ${Math.round(rate).toLocaleString('en-US').padStart(6)} events/s = ${(share * 100).toFixed(0).padStart(3)} % of COPY, p99 ${r.p99.toFixed(0).padStart(4)} ms: goal (≥ ${GOAL.shareOfCopy * 100} % of COPY, p99 < ${GOAL.p99Ms} ms) ${met ? 'MET' : 'not met'}`,
+      );
+    }
+    console.log(`\nload average after: ${load()}`);
   } finally {
     collector?.kill('SIGKILL');
     await admin.query(`drop database if exists ${name} with (force)`).catch(() => {});

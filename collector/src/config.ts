@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import type { BucketRate } from './rate-limit/token-bucket.js';
@@ -73,6 +74,7 @@ const Environment = z.object({
   TALLY_DATA_DIR: z.preprocess(unset, z.string().default('.tally-data')),
   TALLY_DB_POOL_SIZE: int(1, 1_000, 4),
   TALLY_WRITER_CONNECTIONS: int(1, 100, 2),
+  TALLY_WORKERS: int(1, 256, availableParallelism()),
   PORT: int(0, 65_535, 3000),
   HOST: z.preprocess(unset, z.string().default('127.0.0.1')),
   TALLY_PUBLIC_URL: z.preprocess(
@@ -190,6 +192,8 @@ export interface CollectorConfig extends DatabaseLocation {
   /** Connections to Postgres (the group-commit writer uses up to `writerConnections` of them). */
   poolSize: number;
   writerConnections: number;
+  /** Collector processes on Postgres (node:cluster), each with its own pool and writer; one per core by default. */
+  workers: number;
   rateLimit: RateLimitConfig;
   server: ServerLimits;
   /** The browser tracker file served at `/t.js`. */
@@ -257,6 +261,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     skewThresholdMs: e.TALLY_SKEW_THRESHOLD_MS,
     poolSize: e.TALLY_DB_POOL_SIZE,
     writerConnections: e.TALLY_WRITER_CONNECTIONS,
+    workers: e.TALLY_WORKERS,
     rateLimit: {
       perWriteKey: bucket(e.TALLY_RATE_LIMIT_WRITE_KEY_RPS, e.TALLY_RATE_LIMIT_WRITE_KEY_BURST),
       perIp: bucket(e.TALLY_RATE_LIMIT_IP_RPS, e.TALLY_RATE_LIMIT_IP_BURST),

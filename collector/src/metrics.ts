@@ -1,4 +1,6 @@
+import cluster from 'node:cluster';
 import * as prom from 'prom-client';
+import { clusterMetricsText, contributeToClusterMetrics } from './cluster-metrics.js';
 import type { RejectedUsage } from './db/rejected-usage.js';
 import type { FlushStats } from './ingest/group-commit-writer.js';
 
@@ -66,7 +68,8 @@ export class Histogram {
  * The collector's Prometheus metrics: events accepted, rejected (by reason) and duplicate,
  * requests by status, the size and latency of each write transaction, failed transactions,
  * the writer's queue depth (read when scraped), and prom-client's process and Node metrics
- * (CPU, memory, event-loop lag, handles, GC). Each call has a registry of its own.
+ * (CPU, memory, event-loop lag, handles, GC). Each call has a registry of its own; with
+ * several worker processes, `render()` adds up every worker's (cluster-metrics.ts).
  *
  * With `rejectedUsage`, every scrape also reads today's refused-event usage per source
  * (`tally_rejected_kept_rows`, `tally_rejected_kept_bytes`, `tally_rejected_over_budget_rows`):
@@ -124,9 +127,9 @@ export function createMetrics(
         options.onWriteFailure?.(stats);
       }
     },
-    /** The Prometheus text exposition of every metric. */
+    /** The Prometheus text exposition of every metric; in a worker process, of every worker's added up. */
     render(): Promise<string> {
-      return registry.metrics();
+      return cluster.isWorker ? clusterMetricsText() : registry.metrics();
     },
     contentType: registry.contentType,
   };
@@ -143,6 +146,7 @@ export function createMetrics(
   });
   if (options.rejectedUsage) usageGauges(registry, options.rejectedUsage);
   prom.collectDefaultMetrics({ register: registry });
+  contributeToClusterMetrics(registry);
   return metrics;
 }
 

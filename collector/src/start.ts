@@ -29,15 +29,18 @@ export interface RunningCollector {
 }
 
 /**
- * The composition root: opens the database (migrating it), builds the one writer, metrics
- * registry and logger, the app over them, and serves it with the configured timeouts and
+ * The composition root of one collector process: opens the database (migrating it), builds
+ * its writer, metrics registry and logger, the app over them, and serves it with the configured timeouts and
  * connection cap.
  *
  * @example
  * const collector = await startCollector(loadConfig(process.env));
  * collector.logger.info({ url: collector.url }, 'listening');
  */
-export async function startCollector(config: CollectorConfig, options: { database?: Database; logger?: Logger } = {}): Promise<RunningCollector> {
+export async function startCollector(
+  config: CollectorConfig,
+  options: { database?: Database; logger?: Logger; /** false in a worker process: the primary runs retention (see workers.ts). */ retention?: boolean } = {},
+): Promise<RunningCollector> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const database =
     options.database ??
@@ -82,7 +85,7 @@ export async function startCollector(config: CollectorConfig, options: { databas
     trackerScript: loadTrackerScript(config.trackerScriptPath),
     dashboard,
   });
-  const retention = await startRetention({ db: database.db, sources: config.sources, settings: config.retention });
+  const retention = options.retention === false ? undefined : await startRetention({ db: database.db, sources: config.sources, settings: config.retention });
 
   const limits = config.server;
   const server = await new Promise<ServerType>((resolve, reject) => {
@@ -121,7 +124,7 @@ export async function startCollector(config: CollectorConfig, options: { databas
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         if ('closeIdleConnections' in server) server.closeIdleConnections();
         await writer.drain();
-        await retention.stop();
+        await retention?.stop();
         await dashboard?.reader.close();
         // Requests still open were refused by the closed writer; give them a moment to be answered.
         await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);

@@ -1,11 +1,19 @@
 import { describe, expect, test } from 'vitest';
-import { encodedSize, formatCount, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from './limits.js';
+import { encodedSize, encodeJson, formatCount, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from './limits.js';
 
 describe('limits', () => {
   test('are the Segment HTTP API limits', () => {
     expect(MAX_EVENT_BYTES).toBe(32_768);
     expect(MAX_BATCH_BYTES).toBe(512_000);
     expect(MAX_BATCH_EVENTS).toBe(2_500);
+  });
+});
+
+describe('encodeJson', () => {
+  test('gives the JSON text and the byte count encodedSize gives', () => {
+    const value = { name: 'Zoë 🛒 東京', n: 1 };
+    expect(encodeJson(value)).toEqual({ json: JSON.stringify(value), bytes: encodedSize(value) });
+    expect(encodeJson(undefined)).toBeUndefined();
   });
 });
 

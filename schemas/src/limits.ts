@@ -37,11 +37,23 @@ export const MAX_BATCH_EVENTS = 2500;
  * encodedSize({ name: 'é' }); // 13: `{"name":"é"}` is 12 characters, é takes 2 bytes
  */
 export function encodedSize(value: unknown): number {
+  return encodeJson(value)?.bytes ?? 0;
+}
+
+/**
+ * `JSON.stringify(value)` and its UTF-8 byte length, for a caller that needs the text too
+ * (the collector checks it for what Postgres cannot store); undefined for a value JSON cannot
+ * represent. Throws like `JSON.stringify` does for a cycle or a BigInt.
+ *
+ * @example
+ * encodeJson({ name: 'é' }); // { json: '{"name":"é"}', bytes: 13 }
+ */
+export function encodeJson(value: unknown): { json: string; bytes: number } | undefined {
   const json = JSON.stringify(value) as string | undefined;
-  if (json === undefined) return 0;
+  if (json === undefined) return undefined;
   // Most events are plain ASCII, where bytes equal characters; a native regex test is
   // far cheaper than counting character by character.
-  return NON_ASCII.test(json) ? utf8Length(json) : json.length;
+  return { json, bytes: NON_ASCII.test(json) ? utf8Length(json) : json.length };
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;

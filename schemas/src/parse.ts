@@ -42,15 +42,16 @@ function isMessageType(value: unknown): value is MessageType {
 /**
  * Validates one message: first its size against the 32 KB limit, then the schema of
  * its `type`, including the strict properties of spec events (`Order Completed`, …).
- * Never throws; `path` prefixes every error (`batch[3]`).
+ * Never throws; `path` prefixes every error (`batch[3]`). `encodedBytes`, when the caller
+ * already encoded `input` (`encodeJson`), saves encoding it again.
  *
  * @example
  * const result = parseMessage(item, 'batch[3]');
  * // { success: false, reason: 'schema',
  * //   errors: ['batch[3].properties.price: expected a number, got "12,99"'] }
  */
-export function parseMessage(input: unknown, path = ''): ValidationResult<Message> {
-  const size = safeEncodedSize(input);
+export function parseMessage(input: unknown, path = '', encodedBytes?: number): ValidationResult<Message> {
+  const size = encodedBytes ?? safeEncodedSize(input);
   if (size === undefined) return fail('schema', [at(path, 'is not JSON: it holds a cycle or a value JSON cannot encode')]);
   if (size > MAX_EVENT_BYTES) {
     return fail('too_large', [at(path, `event is ${formatCount(size)} bytes; the limit is ${formatCount(MAX_EVENT_BYTES)}`)]);

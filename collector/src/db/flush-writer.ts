@@ -43,9 +43,8 @@ export async function writeFlush(trx: Kysely<Database>, flush: Flush): Promise<{
   }
   const named = clauses.map((write, i) => sql`${sql.ref(`identity_write_${i}`)} as (${write})`);
   named.push(...refusalClauses(flush.rejected));
-  const withClauses = named.length > 0 ? sql`with ${sql.join(named)} ` : sql``;
-  if (flush.events.length > 0) return (await insertEvents(JSON.stringify(flush.events), withClauses).execute(trx)).rows;
-  if (named.length > 0) await sql`${withClauses}select 1`.execute(trx);
+  if (flush.events.length > 0) return (await insertEvents(JSON.stringify(flush.events), named).execute(trx)).rows;
+  if (named.length > 0) await sql`with ${sql.join(named)} select 1`.execute(trx);
   return [];
 }
 

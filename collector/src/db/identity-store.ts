@@ -1,9 +1,9 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { GRAPH_LOCK, IDENTITY_LOCK_SLOTS } from '../identity/graph-lock.js';
+import { GRAPH_LOCK, IDENTITY_LOCK_SLOTS, IDENTITY_LOCKS_PER_BATCH } from '../identity/graph-lock.js';
 import type { CustomerPatch, IdentityKind, IdentityRef, IdentityWrite, MergeRecord } from '../identity/stitch-plan.js';
 import type { Database } from './schema/database.js';
 
-/** One row of `tally_identity_lock_and_read`: a stored identity and what stitching needs of its customer. */
+/** One row of `tally_lock_and_read_identities`: a stored identity and what stitching needs of its customer. */
 export interface FoundIdentity {
   o_kind: IdentityKind;
   o_value: string;
@@ -16,17 +16,18 @@ export interface FoundIdentity {
 }
 
 /**
- * Takes the identity graph lock (exclusive when `graphExclusive`, else shared) and the lock
- * slots of `refs`, then reads those of them that are stored, in one round trip (see the
- * workspace-identities migration and identity/stitch.ts).
+ * Takes the identity graph lock (exclusive when `graphExclusive` or when `refs` are more than
+ * `IDENTITY_LOCKS_PER_BATCH`, else shared, with one lock per identity), then reads those of
+ * `refs` that are stored, in one round trip (see the identity-locks migration and
+ * identity/stitch.ts).
  *
  * @example
  * const found = await lockAndReadIdentities(trx, [{ kind: 'user', value: 'u-1' }], false);
  */
 export async function lockAndReadIdentities(trx: Kysely<Database>, refs: readonly IdentityRef[], graphExclusive: boolean): Promise<FoundIdentity[]> {
   const { rows } = await sql<FoundIdentity>`
-    select * from tally_identity_lock_and_read(${JSON.stringify(refs)}::jsonb, ${GRAPH_LOCK[0]}, ${GRAPH_LOCK[1]}, ${graphExclusive},
-      ${IDENTITY_LOCK_SLOTS.key}, ${IDENTITY_LOCK_SLOTS.count})`.execute(trx);
+    select * from tally_lock_and_read_identities(${JSON.stringify(refs)}::jsonb, ${GRAPH_LOCK[0]}, ${GRAPH_LOCK[1]}, ${graphExclusive},
+      ${IDENTITY_LOCK_SLOTS.key}, ${IDENTITY_LOCK_SLOTS.count}, ${IDENTITY_LOCKS_PER_BATCH})`.execute(trx);
   return rows;
 }
 

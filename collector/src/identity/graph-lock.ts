@@ -5,11 +5,19 @@
 export const GRAPH_LOCK = [0x7a11, 1] as const;
 
 /**
- * The advisory locks (two-int form, first key `key`) that stitching takes for identities:
- * each identity hashes onto one of `count` slots, so a transaction holds at most `count`
- * of them however many identities its batch has (see stitch.ts). 512 keeps even eight
- * transactions of thousands of identities at once well inside Postgres's default shared lock
- * table (64 × (max_connections + …) ≈ 6,400 entries).
+ * Lock slots (two-int form, first key `key`): each identity hashes onto one of `count`.
+ * Stitching takes its identities' slots shared (collectors before the migration
+ * 20261202T1400-identity-locks took them exclusively, and still exclude the new ones through
+ * them during an upgrade), then one exclusive lock per identity (see stitch.ts).
  */
 export const IDENTITY_LOCK_SLOTS = { key: 0x7a12, count: 512 } as const;
 
+
+/**
+ * A batch with more identities than this takes the graph lock exclusively instead of one lock
+ * per identity, so that a transaction holds at most 2 × this + 1 advisory locks however large
+ * its batch: one lock per identity for batches of thousands of aliases ran Postgres's shared
+ * lock table (64 × (max_connections + …) ≈ 6,400 entries) out of memory. Browser traffic
+ * stays far below it (about 10–40 identities per write transaction in the benchmark).
+ */
+export const IDENTITY_LOCKS_PER_BATCH = 256;

@@ -26,14 +26,16 @@ export type { SourceKind, StitchInput } from './stitch-plan.js';
 // second batch touching one of those identities waits until the first commits and then reads
 // its result: the graph ends as if the batches had run one by one.
 //
-// Identities hash onto a fixed number of lock slots (`IDENTITY_LOCK_SLOTS`), and a batch locks
-// the slots of its identities, in slot order so that two batches can never deadlock. Advisory
-// locks live in Postgres's shared lock table (about max_locks_per_transaction × max_connections
-// entries for the whole server); one lock per identity let a few batches of thousands of
-// aliases exhaust it (`out of shared memory`). With slots a transaction holds at most
-// IDENTITY_LOCK_SLOTS + 1 advisory locks however large its batch; the price is that two
-// batches whose identities merely share a slot wait for each other, which is harmless: the
-// second one reads what the first committed.
+// A batch locks each of its identities (kind, value) with a lock of its own, in key order so
+// that two batches can never deadlock; two batches wait for each other only over an identity
+// they share. Advisory locks live in Postgres's shared lock table (about
+// max_locks_per_transaction × max_connections entries for the whole server): one lock per
+// identity let a few batches of thousands of aliases exhaust it (`out of shared memory`), so a
+// batch of more than `IDENTITY_LOCKS_PER_BATCH` identities takes the graph lock (below)
+// exclusively instead, and a transaction holds at most 2 × IDENTITY_LOCKS_PER_BATCH + 1
+// advisory locks. (Before the identity-locks migration identities shared 512 slots, and two
+// batches whose identities merely shared a slot waited for each other; the slots are still
+// taken, shared, so that collectors of both versions exclude each other during an upgrade.)
 //
 // An identify only ever merges away an anonymous customer, which has a single identity (its
 // anonymousId, locked above), so nobody else can be attributing events to it meanwhile.
@@ -42,8 +44,8 @@ export type { SourceKind, StitchInput } from './stitch-plan.js';
 // known customers waits for the batches in flight and they wait for it. alias is rare; the
 // cost is paid only by batches that contain one.
 //
-// Both kinds of lock and the read are one round trip, `tally_identity_lock_and_read` (see the
-// workspace-identities migration), whose read runs with a snapshot taken after the locks were granted.
+// The locks and the read are one round trip, `tally_lock_and_read_identities` (see the
+// identity-locks migration), whose read runs with a snapshot taken after the locks were granted.
 // A batch of visitors already known then writes no identity rows at all: customer and
 // identity rows are written only when they change (`last_seen_at` in steps of 30 s).
 //

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { isAcceptedInstant, parseMessage } from '@tally/schemas';
+import { encodeJson, isAcceptedInstant, parseMessage } from '@tally/schemas';
 import type { Source } from '../config.js';
 import { decideIdentityTrust } from '../identity/source-trust.js';
 import { decideConsent } from './consent.js';
 import { enrichEvent, type RequestFacts } from './enrich.js';
 import type { EventRecord, RejectedRecord, RejectionReason } from './records.js';
 import { consentRefusal, keptRejection } from './rejections.js';
-import { findUnstorable } from './storable.js';
+import { findUnstorable, mayBeUnstorable } from './storable.js';
 
 /** A refused item as the response lists it. */
 export interface RejectedItem {
@@ -60,11 +60,13 @@ export function prepareItems(items: readonly unknown[], options: PrepareOptions)
       refuse(keptRejection(item, messageIdOf(item), reason, errors, source, request.receivedAt), reason, errors);
     const path = options.pathPrefix ? `${options.pathPrefix}[${index}]` : '';
     const merged = withBatchFields(item, options);
-    const result = parseMessage(merged, path);
+    // One encoding of the item serves the size limit and the storability check.
+    const encoded = encodeOnce(merged);
+    const result = parseMessage(merged, path, encoded?.bytes);
     if (!result.success) return reject(result.reason, result.errors);
     const message = result.data as unknown as Record<string, unknown>;
 
-    const unstorable = findUnstorable(message, path);
+    const unstorable = encoded && !mayBeUnstorable(encoded.json) ? undefined : findUnstorable(message, path);
     if (unstorable) return reject('unstorable', [unstorable]);
     const badTime = checkInstants(message, path);
     if (badTime) return reject('schema', [badTime]);
@@ -103,6 +105,15 @@ function withBatchFields(item: unknown, options: PrepareOptions): unknown {
   }
   if (options.batchSentAt && record.sentAt == null) merged.sentAt = options.batchSentAt;
   return merged;
+}
+
+/** The item's JSON text and size; undefined when JSON cannot encode it (`parseMessage` says why). */
+function encodeOnce(item: unknown): { json: string; bytes: number } | undefined {
+  try {
+    return encodeJson(item);
+  } catch {
+    return undefined;
+  }
 }
 
 function checkInstants(message: Record<string, unknown>, path: string): string | undefined {

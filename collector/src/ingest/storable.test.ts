@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { findUnstorable, storableText } from './storable.js';
+import { findUnstorable, mayBeUnstorable, storableText } from './storable.js';
 
 describe('findUnstorable', () => {
   test('finds NUL and lone surrogates in values and keys', () => {
@@ -11,6 +11,14 @@ describe('findUnstorable', () => {
   test('accepts paired surrogates and escaped-looking text', () => {
     expect(findUnstorable({ emoji: '😀', text: '\\u0000 and \\ud800', nested: [{ deep: 'ok' }] })).toBeUndefined();
     expect(findUnstorable({ text: '\\\\u0000' })).toBeUndefined();
+  });
+});
+
+describe('mayBeUnstorable', () => {
+  test('says whether the JSON text of a value holds what findUnstorable refuses', () => {
+    for (const value of [{ a: 'x\u0000' }, { ['\udc00']: 1 }, ['\ud83d'], { emoji: '😀', text: '\\u0000' }, { text: '\\\\u0000' }]) {
+      expect(mayBeUnstorable(JSON.stringify(value))).toBe(findUnstorable(value) !== undefined);
+    }
   });
 });
 

@@ -24,6 +24,18 @@ export function findUnstorable(value: unknown, path = ''): string | undefined {
 }
 
 /**
+ * Whether the JSON text of a value holds anything `findUnstorable` refuses, in one regex
+ * pass over text already encoded (`encodeJson`): when it does not, no value derived from
+ * that one by validation can, and the check of the validated event is skipped.
+ *
+ * @example
+ * mayBeUnstorable(JSON.stringify({ name: 'a\u0000b' })); // true
+ */
+export function mayBeUnstorable(json: string): boolean {
+  return REFUSED_ESCAPE.test(json);
+}
+
+/**
  * Makes a string safe for a Postgres text column: NUL and lone surrogates become U+FFFD.
  *
  * @example

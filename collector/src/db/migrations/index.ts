@@ -18,6 +18,7 @@ import * as experiments from './20261202T1120-experiments.js';
 import * as attitudinal from './20261202T1130-attitudinal.js';
 import * as profile from './20261202T1140-profile.js';
 import * as funnelByVariant from './20261202T1155-funnel-by-variant.js';
+import * as identityLocks from './20261202T1400-identity-locks.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -43,4 +44,5 @@ export const migrations: Record<string, Migration> = {
   '20261202T1155-funnel-by-variant': funnelByVariant,
   '20261202T1200-app-sessions': appSessions,
   '20261202T1300-dashboard': dashboard,
+  '20261202T1400-identity-locks': identityLocks,
 };
