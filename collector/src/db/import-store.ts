@@ -12,9 +12,9 @@ import type { ImportRecordsTable, MatchRule } from './schema/import.js';
 // userIds' customers), `findCandidateCustomers`, then `writeImportChunk`.
 
 /**
- * Takes the locks stitching takes for these userIds (the graph lock shared, their lock
- * slots), so that no batch of events creates one of them meanwhile, and returns the customer
- * of each that exists.
+ * Takes the locks stitching takes for these userIds (`lockAndReadIdentities`, the graph
+ * lock shared), so that no batch of events creates one of them meanwhile, and returns the
+ * customer of each that exists.
  */
 export async function lockAndReadUserIds(trx: Kysely<Database>, userIds: readonly string[]): Promise<Map<string, string>> {
   const found = await lockAndReadIdentities(trx, userIds.map((value) => ({ kind: 'user' as const, value })), false);
