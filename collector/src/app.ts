@@ -8,6 +8,7 @@ import type { Metrics } from './metrics.js';
 import { rateLimit, type RateLimitOptions } from './rate-limit/index.js';
 import { clientAddress, peerAddress } from './request-identity.js';
 import { dataRightsRoutes } from './routes/data-rights.js';
+import { mergeRoutes } from './routes/merges.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerIngestRoutes } from './routes/ingest.js';
 import { registerMetricsRoute } from './routes/metrics.js';
@@ -82,5 +83,6 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> & { writer: EventWr
   registerHealthRoutes(app, routeDeps);
   registerMetricsRoute(app, routeDeps);
   app.route('/v1/admin', dataRightsRoutes({ database: deps.database, adminKey: config.adminKey, now: routeDeps.now }));
+  app.route('/v1/admin/merges', mergeRoutes({ database: deps.database, adminKey: config.adminKey }));
   return Object.assign(app, { writer, metrics });
 }

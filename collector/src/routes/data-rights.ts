@@ -1,10 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import type { Database } from '../db/database.js';
 import { ApiError, onError } from '../errors.js';
 import { exportPerson } from '../privacy/export.js';
 import { forgetPerson } from '../privacy/forget.js';
 import { findPerson, parsePersonQuery, PersonQueryError, type PersonQuery } from '../privacy/person.js';
+import { adminOnly } from './admin-auth.js';
 
 export interface DataRightsRoutesDeps {
   database: Database;
@@ -33,15 +33,7 @@ export interface DataRightsRoutesDeps {
 export function dataRightsRoutes(deps: DataRightsRoutesDeps): Hono {
   const app = new Hono();
   app.onError(onError);
-  app.use('*', async (c, next) => {
-    if (deps.adminKey === undefined) throw new ApiError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`);
-    if (!authorized(c.req.header('Authorization'), deps.adminKey)) {
-      throw new ApiError(401, 'unauthorized', 'an admin key is required: Authorization: Bearer <TALLY_ADMIN_KEY>', {
-        'WWW-Authenticate': 'Bearer realm="tally-admin"',
-      });
-    }
-    await next();
-  });
+  app.use('*', adminOnly(deps.adminKey));
   const db = deps.database.db;
 
   app.post('/people/find', async (c) => c.json(found(await findPerson(db, await personIn(c)))));
@@ -58,7 +50,14 @@ export function dataRightsRoutes(deps: DataRightsRoutesDeps): Hono {
   return app;
 }
 
-async function personIn(c: Context): Promise<PersonQuery> {
+/**
+ * The person a request's JSON body names by exactly one of `userId`, `anonymousId` or
+ * `email`, or a 400 saying what is wrong.
+ *
+ * @example
+ * app.post('/people/find', async (c) => c.json(await findPerson(db, await personIn(c))));
+ */
+export async function personIn(c: Context): Promise<PersonQuery> {
   let body: unknown;
   try {
     body = await c.req.json();
@@ -80,12 +79,4 @@ function parse(input: unknown): PersonQuery {
 function found<T>(value: T | null): T {
   if (value === null) throw new ApiError(404, 'unknown_person', 'Tally holds nothing about this person; nothing was done');
   return value;
-}
-
-function authorized(header: string | undefined, adminKey: string): boolean {
-  const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  if (!match) return false;
-  // Compared as digests so that neither the length nor the content leaks through timing.
-  const digest = (value: string) => createHash('sha256').update(value).digest();
-  return timingSafeEqual(digest(match[1]!.trim()), digest(adminKey));
 }

@@ -8,6 +8,7 @@ import * as transparency from './20261201T0910-transparency.js';
 import * as eventsByMonth from './20261201T1000-events-by-month.js';
 import * as roles from './20261201T1100-roles.js';
 import * as workspaceIdentities from './20261201T1200-workspace-identities.js';
+import * as mergeUndo from './20261202T0900-merge-undo.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '20261201T1000-events-by-month': eventsByMonth,
   '20261201T1100-roles': roles,
   '20261201T1200-workspace-identities': workspaceIdentities,
+  '20261202T0900-merge-undo': mergeUndo,
 };

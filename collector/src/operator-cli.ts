@@ -1,0 +1,61 @@
+import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import { createDatabase, type Database } from './db/database.js';
+import { parsePersonQuery, PersonQueryError, type PersonQuery } from './privacy/person.js';
+
+// What the operator commands (`privacy`, `identity`) share.
+
+/**
+ * The database an operator's command works on: the Postgres database named by DATABASE_URL,
+ * else the embedded one in TALLY_DATA_DIR (default `.tally-data`), relative to where pnpm was
+ * run (INIT_CWD), not to this package: from the repository's root that is the `.tally-data`
+ * of `pnpm start`. `where` says which, for messages.
+ *
+ * @example
+ * const { database, where } = await openCliDatabase();
+ */
+export async function openCliDatabase(): Promise<{ database: Database; where: string }> {
+  const url = process.env.DATABASE_URL?.trim() || undefined;
+  const dataDir = resolve(process.env.INIT_CWD ?? process.cwd(), process.env.TALLY_DATA_DIR?.trim() || '.tally-data');
+  const where = url ? 'the Postgres database in DATABASE_URL' : `the embedded database in ${dataDir}`;
+  const database = await createDatabase(url ? { url, poolSize: 1 } : { dataDir });
+  return { database, where };
+}
+
+/** The operator's login, recorded with what they did; undefined when the system has none. */
+export function operatorLogin(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The options naming a person, for `parseArgs`. */
+export const PERSON_FLAGS = {
+  'user-id': { type: 'string' },
+  'anonymous-id': { type: 'string' },
+  email: { type: 'string' },
+} as const;
+
+/**
+ * The person named by exactly one of `--user-id`, `--anonymous-id` or `--email`; throws a
+ * `PersonQueryError` speaking of the flags.
+ *
+ * @example
+ * const query = personOfFlags(parseArgs({ options: PERSON_FLAGS }).values);
+ */
+export function personOfFlags(values: { 'user-id'?: string | undefined; 'anonymous-id'?: string | undefined; email?: string | undefined }): PersonQuery {
+  try {
+    return parsePersonQuery({ userId: values['user-id'], anonymousId: values['anonymous-id'], email: values.email });
+  } catch (error) {
+    if (!(error instanceof PersonQueryError)) throw error;
+    throw new PersonQueryError(error.message.replace('userId', '--user-id').replace('anonymousId', '--anonymous-id').replace('email', '--email'));
+  }
+}
+
+/** A person query as a message shows it: `userId "u-1"`. */
+export function describePerson(query: PersonQuery): string {
+  const [field, value] = Object.entries(query)[0]!;
+  return `${field} ${JSON.stringify(value)}`;
+}
