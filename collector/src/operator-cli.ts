@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { createDatabase, type Database } from './db/database.js';
 import { parsePersonQuery, PersonQueryError, type PersonQuery } from './privacy/person.js';
 
@@ -32,25 +33,55 @@ export function operatorLogin(): string | undefined {
 }
 
 /** The options naming a person, for `parseArgs`. */
-export const PERSON_FLAGS = {
+const PERSON_FLAGS = {
   'user-id': { type: 'string' },
   'anonymous-id': { type: 'string' },
   email: { type: 'string' },
 } as const;
 
 /**
- * The person named by exactly one of `--user-id`, `--anonymous-id` or `--email`; throws a
- * `PersonQueryError` speaking of the flags.
+ * Parses an operator command's arguments: its words, and the flags naming a person. Returns
+ * the exit status instead when there is nothing more to do: 0 after printing `usage` for
+ * `--help`, 2 after printing what is wrong and `usage`.
  *
  * @example
- * const query = personOfFlags(parseArgs({ options: PERSON_FLAGS }).values);
+ * const parsed = parseCommandLine(USAGE);
+ * if (typeof parsed === 'number') return parsed;
  */
-export function personOfFlags(values: { 'user-id'?: string | undefined; 'anonymous-id'?: string | undefined; email?: string | undefined }): PersonQuery {
+export function parseCommandLine(usage: string) {
+  let parsed;
+  try {
+    parsed = parseArgs({ allowPositionals: true, options: { ...PERSON_FLAGS, help: { type: 'boolean', short: 'h' } } });
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}\n${usage}`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    console.log(usage);
+    return 0;
+  }
+  const { help: _help, ...values } = parsed.values;
+  return { words: parsed.positionals, values };
+}
+
+/**
+ * The person named by exactly one of `--user-id`, `--anonymous-id` or `--email`; else prints
+ * what is wrong (speaking of the flags) and `usage`, and returns the exit status 2.
+ *
+ * @example
+ * const query = personOfFlags(parsed.values, USAGE);
+ * if (typeof query === 'number') return query;
+ */
+export function personOfFlags(
+  values: { 'user-id'?: string | undefined; 'anonymous-id'?: string | undefined; email?: string | undefined },
+  usage: string,
+): PersonQuery | 2 {
   try {
     return parsePersonQuery({ userId: values['user-id'], anonymousId: values['anonymous-id'], email: values.email });
   } catch (error) {
     if (!(error instanceof PersonQueryError)) throw error;
-    throw new PersonQueryError(error.message.replace('userId', '--user-id').replace('anonymousId', '--anonymous-id').replace('email', '--email'));
+    console.error(`${error.message.replace('userId', '--user-id').replace('anonymousId', '--anonymous-id').replace('email', '--email')}\n${usage}`);
+    return 2;
   }
 }
 

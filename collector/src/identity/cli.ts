@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
-import { describePerson, openCliDatabase, operatorLogin, PERSON_FLAGS, personOfFlags } from '../operator-cli.js';
-import { PersonQueryError, type PersonQuery } from '../privacy/person.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema/database.js';
+import { describePerson, openCliDatabase, operatorLogin, parseCommandLine, personOfFlags } from '../operator-cli.js';
 import { MergeUndoError, mergesOfPerson, undoMerge } from './merge-undo.js';
 
 // `pnpm --filter @tally/collector identity merges --user-id <id> | --anonymous-id <id> | --email <address>`
@@ -14,27 +14,12 @@ const USAGE = `usage: identity merges (--user-id <userId> | --anonymous-id <anon
 exit status: 0 done, 1 nobody found or the merge cannot be undone (the message says why), 2 bad arguments`;
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ allowPositionals: true, options: { ...PERSON_FLAGS, help: { type: 'boolean', short: 'h' } } });
-  } catch (error) {
-    console.error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
-    return 2;
-  }
-  if (parsed.values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const [command, ...rest] = parsed.positionals;
+  const parsed = parseCommandLine(USAGE);
+  if (typeof parsed === 'number') return parsed;
+  const [command, ...rest] = parsed.words;
   if (command === 'merges' && rest.length === 0) {
-    let query: PersonQuery;
-    try {
-      query = personOfFlags(parsed.values);
-    } catch (error) {
-      if (!(error instanceof PersonQueryError)) throw error;
-      console.error(`${error.message}\n${USAGE}`);
-      return 2;
-    }
+    const query = personOfFlags(parsed.values, USAGE);
+    if (typeof query === 'number') return query;
     return withDatabase(async (db, where) => {
       const merges = await mergesOfPerson(db, query);
       if (merges === null) {
@@ -67,7 +52,7 @@ async function main(): Promise<number> {
   return 2;
 }
 
-async function withDatabase(work: (db: Awaited<ReturnType<typeof openCliDatabase>>['database']['db'], where: string) => Promise<number>): Promise<number> {
+async function withDatabase(work: (db: Kysely<Database>, where: string) => Promise<number>): Promise<number> {
   const { database, where } = await openCliDatabase();
   try {
     return await work(database.db, where);

@@ -1,8 +1,7 @@
-import { parseArgs } from 'node:util';
-import { describePerson, openCliDatabase, operatorLogin, PERSON_FLAGS, personOfFlags } from '../operator-cli.js';
+import { describePerson, openCliDatabase, operatorLogin, parseCommandLine, personOfFlags } from '../operator-cli.js';
 import { exportPerson } from './export.js';
 import { forgetPerson } from './forget.js';
-import { findPerson, PersonQueryError, type PersonQuery } from './person.js';
+import { findPerson, type PersonQuery } from './person.js';
 
 // `pnpm --filter @tally/collector privacy find|export|forget --user-id <id> | --anonymous-id <id> | --email <address>`
 // on the database named by DATABASE_URL (else the embedded one in TALLY_DATA_DIR, default
@@ -17,33 +16,15 @@ const COMMANDS = ['find', 'export', 'forget'] as const;
 type Command = (typeof COMMANDS)[number];
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: { ...PERSON_FLAGS, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (error) {
-    console.error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
-    return 2;
-  }
-  if (parsed.values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const [command, ...rest] = parsed.positionals;
+  const parsed = parseCommandLine(USAGE);
+  if (typeof parsed === 'number') return parsed;
+  const [command, ...rest] = parsed.words;
   if (!COMMANDS.includes(command as Command) || rest.length > 0) {
     console.error(USAGE);
     return 2;
   }
-  let query: PersonQuery;
-  try {
-    query = personOfFlags(parsed.values);
-  } catch (error) {
-    if (!(error instanceof PersonQueryError)) throw error;
-    console.error(`${error.message}\n${USAGE}`);
-    return 2;
-  }
+  const query = personOfFlags(parsed.values, USAGE);
+  if (typeof query === 'number') return query;
 
   const { database, where } = await openCliDatabase();
   try {
