@@ -20,6 +20,13 @@ const ts = (declarations) =>
     ...(declarations ? {} : { declaration: false, declarationDir: undefined }),
   });
 
+// The app and server entries (@tally/sdk-web/react-native, @tally/sdk-web/node): ESM with declarations, one file each.
+const appAndServerEntries = ['react-native', 'node'].map((name) => ({
+  input: here(`src/${name}/index.ts`),
+  output: { file: here(`dist/${name}.js`), format: 'es' },
+  plugins: [ts(true), minify(true)],
+}));
+
 export default [
   {
     input: here('src/index.ts'),
@@ -36,4 +43,5 @@ export default [
     output: { file: here('dist/snippet.js'), format: 'iife', strict: false },
     plugins: [ts(false), minify(false)],
   },
+  ...appAndServerEntries,
 ];

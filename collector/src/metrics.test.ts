@@ -29,6 +29,27 @@ describe('createMetrics', () => {
     expect(failures).toHaveLength(2);
   });
 
+  test("today's refused-event usage is read once per scrape; a failed read leaves the gauges empty and the scrape whole", async () => {
+    let reads = 0;
+    let fail = false;
+    const metrics = createMetrics(() => 0, {
+      rejectedUsage: async () => {
+        reads++;
+        if (fail) throw new Error('database down');
+        return [{ sourceId: 'shop', rowsStored: 10, bytesStored: 2048, rowsOverBudget: 4 }];
+      },
+    });
+    const text = await metrics.render();
+    expect(reads).toBe(1);
+    expect(text).toContain('tally_rejected_kept_rows{source="shop"} 10');
+    expect(text).toContain('tally_rejected_kept_bytes{source="shop"} 2048');
+    expect(text).toContain('tally_rejected_over_budget_rows{source="shop"} 4');
+    fail = true;
+    const after = await metrics.render();
+    expect(after).not.toContain('source="shop"');
+    expect(after).toContain('tally_write_queue_depth 0');
+  });
+
   test('each registry is its own: two collectors in one process do not collide', async () => {
     const a = createMetrics();
     const b = createMetrics();

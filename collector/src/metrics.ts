@@ -1,4 +1,5 @@
 import * as prom from 'prom-client';
+import type { RejectedUsage } from './db/rejected-usage.js';
 import type { FlushStats } from './ingest/group-commit-writer.js';
 
 type Labels = Record<string, string>;
@@ -67,12 +68,19 @@ export class Histogram {
  * the writer's queue depth (read when scraped), and prom-client's process and Node metrics
  * (CPU, memory, event-loop lag, handles, GC). Each call has a registry of its own.
  *
+ * With `rejectedUsage`, every scrape also reads today's refused-event usage per source
+ * (`tally_rejected_kept_rows`, `tally_rejected_kept_bytes`, `tally_rejected_over_budget_rows`):
+ * the budget is shared by every collector process, so its count lives in the database.
+ *
  * @example
  * const metrics = createMetrics(() => writer.queueDepth);
  * metrics.accepted.inc({ source: 'shop' }, 20);
  * const text = await metrics.render();
  */
-export function createMetrics(queueDepth: () => number = () => 0, options: { onWriteFailure?: (stats: FlushStats) => void } = {}) {
+export function createMetrics(
+  queueDepth: () => number = () => 0,
+  options: { onWriteFailure?: (stats: FlushStats) => void; rejectedUsage?: () => Promise<readonly RejectedUsage[]> } = {},
+) {
   const registry = new prom.Registry();
   const metrics = {
     accepted: new Counter('tally_events_accepted_total', 'Events stored in the events table.', ['source']),
@@ -133,8 +141,36 @@ export function createMetrics(queueDepth: () => number = () => 0, options: { onW
       this.set(queueDepth());
     },
   });
+  if (options.rejectedUsage) usageGauges(registry, options.rejectedUsage);
   prom.collectDefaultMetrics({ register: registry });
   return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+// The three gauges of today's refused-event usage, filled by one read per scrape. A source
+// absent today is absent from the gauges (reset first), so yesterday's figures do not linger.
+function usageGauges(registry: prom.Registry, read: () => Promise<readonly RejectedUsage[]>): void {
+  // prom-client calls each gauge's collect in turn during one scrape: the first starts the
+  // read, the others wait for the same one.
+  let pending: Promise<void> | undefined;
+  const collect = () => (pending ??= refresh().finally(() => (pending = undefined)));
+  const gauge = (name: string, help: string) => new prom.Gauge({ name, help, labelNames: ['source'], registers: [registry], collect });
+  const keptRows = gauge('tally_rejected_kept_rows', 'Refused events kept in rejected_events today (UTC), by source.');
+  const keptBytes = gauge('tally_rejected_kept_bytes', 'Bytes of refused events kept in rejected_events today (UTC), by source.');
+  const overBudget = gauge(
+    'tally_rejected_over_budget_rows',
+    "Refused events not kept today (UTC) because the source's rejected-events budget was spent (only counted), by source.",
+  );
+  // A failed read (the database is down) leaves the gauges empty rather than failing the
+  // scrape: the write-failure metrics already tell that story.
+  async function refresh(): Promise<void> {
+    for (const metric of [keptRows, keptBytes, overBudget]) metric.reset();
+    const usage = await read().catch(() => []);
+    for (const { sourceId, rowsStored, bytesStored, rowsOverBudget } of usage) {
+      keptRows.set({ source: sourceId }, rowsStored);
+      keptBytes.set({ source: sourceId }, bytesStored);
+      overBudget.set({ source: sourceId }, rowsOverBudget);
+    }
+  }
+}

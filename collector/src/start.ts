@@ -5,6 +5,7 @@ import type { CollectorConfig } from './config.js';
 import { createDatabase, type Database } from './db/database.js';
 import { createGroupCommitWriter } from './ingest/group-commit-writer.js';
 import { createLogger, type Logger } from './logger.js';
+import { rejectedUsageToday } from './db/rejected-usage.js';
 import { createMetrics } from './metrics.js';
 import { loadTrackerScript } from './routes/tracker-script.js';
 import { startRetention } from './retention/index.js';
@@ -48,6 +49,7 @@ export async function startCollector(config: CollectorConfig, options: { databas
       const { failure = 'statement', requests, failedRequests = 0, failedEvents = 0 } = stats;
       logger.error({ error: { name, code }, failure, requests, failedRequests, failedEvents }, 'write transaction failed');
     },
+    rejectedUsage: () => rejectedUsageToday(database.db),
   });
   const writer = createGroupCommitWriter({
     db: database.db,

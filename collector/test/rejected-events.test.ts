@@ -167,7 +167,14 @@ describe(`refused events on ${testEngine}`, () => {
 
     await send(rowBudget, [invalidEvent()]);
     expect(await rejectedRows(rowBudget)).toHaveLength(3);
-    expect((await usage(rowBudget))[0]!.rows_over_budget).toBe(3);
+    const [ledger] = await usage(rowBudget);
+    expect(ledger!.rows_over_budget).toBe(3);
+
+    // /metrics shows the same day's figures, read from the database every collector shares.
+    const metrics = await (await app.request('/metrics')).text();
+    expect(metrics).toContain(`tally_rejected_kept_rows{source="${rowBudget.id}"} 3`);
+    expect(metrics).toContain(`tally_rejected_kept_bytes{source="${rowBudget.id}"} ${ledger!.bytes_stored}`);
+    expect(metrics).toContain(`tally_rejected_over_budget_rows{source="${rowBudget.id}"} 3`);
   });
 
   test('two collectors writing at once share one budget, and the same batch sent by both is kept once', async () => {

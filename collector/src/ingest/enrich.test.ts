@@ -72,4 +72,19 @@ describe('enrichEvent', () => {
     expect(row.timestamp).toBe('2026-01-01T12:00:00.000Z');
     expect(row.original_timestamp).toBeNull();
   });
+
+  test("an app's stated OS and device fill the agent columns when the event carries no user agent of its own", () => {
+    const app = (context: Record<string, unknown>) => enrichEvent({ type: 'screen', messageId: 'm5', name: 'Home', context }, { ...request, userAgent: 'okhttp/4.12.0' }, options);
+    expect(app({ os: { name: 'iOS', version: '17.4' }, device: { type: 'ios', model: 'iPhone15,2' } })).toMatchObject({
+      browser: null, browser_version: null, os: 'iOS', os_version: '17.4', device_type: 'mobile',
+    });
+    expect(app({ os: { name: 'iOS', version: '17.4' }, device: { type: 'ios', model: 'iPad13,4' } }).device_type).toBe('tablet');
+    expect(app({ os: { name: 'Android', version: '14' }, device: { type: 'tablet' } })).toMatchObject({ os: 'Android', os_version: '14', device_type: 'tablet' });
+    expect(app({ os: { name: 'Windows' } })).toMatchObject({ os: 'Windows', os_version: null, device_type: null });
+    // A user agent in context is the device's own: it wins, as before.
+    const android = 'Dalvik/2.1.0 (Linux; U; Android 13; Pixel 7 Build/TQ3A.230901.001)';
+    expect(app({ os: { name: 'Android', version: '13' }, userAgent: android })).toMatchObject(parseUserAgent(android));
+    // Without a stated OS, the request's agent is read as before.
+    expect(app({ device: { type: 'ios' } })).toMatchObject(parseUserAgent('okhttp/4.12.0'));
+  });
 });

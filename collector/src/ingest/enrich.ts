@@ -55,7 +55,7 @@ export function enrichEvent(message: Json, request: RequestFacts, options: Enric
   const query = searchParamsOf(url, text(page.search));
   const utm = (key: string, param: string) => text(campaign[key]) ?? query?.get(param) ?? null;
 
-  const agent = parseUserAgent(text(context.userAgent) ?? request.userAgent);
+  const agent = appAgentFields(context) ?? parseUserAgent(text(context.userAgent) ?? request.userAgent);
 
   return {
     message_id: message.messageId as string,
@@ -142,6 +142,32 @@ export function parseUserAgent(userAgent: string | undefined): UserAgentFields {
   if (agentCache.size >= AGENT_CACHE_SIZE) agentCache.clear();
   agentCache.set(userAgent, fields);
   return fields;
+}
+
+/** ua-parser-js's device types, which `context.device.type` may name as they are. */
+const DEVICE_TYPES = new Set(['mobile', 'tablet', 'console', 'smarttv', 'wearable', 'xr', 'embedded', 'desktop']);
+
+/**
+ * The OS and device type an app states in `context.os` and `context.device` (as Segment's and
+ * RudderStack's mobile SDKs and Tally's React Native entry send them), for an event without a
+ * `context.userAgent`: the request's own agent is then the app's HTTP library's (`okhttp/4.12`,
+ * `Shop/412 CFNetwork/1490`), which names no device. Segment's `device.type` is the platform
+ * (`ios`, `android`), so the form factor comes from the names: an iPad is a tablet, other iOS
+ * and Android devices are phones.
+ *
+ * @example
+ * appAgentFields({ os: { name: 'iOS', version: '17.4' }, device: { type: 'ios', model: 'iPhone15,2' } });
+ * // { browser: null, browser_version: null, os: 'iOS', os_version: '17.4', device_type: 'mobile' }
+ */
+export function appAgentFields(context: Json): UserAgentFields | undefined {
+  const os = asRecord(context.os);
+  const name = text(os?.name);
+  if (!name || text(context.userAgent)) return undefined;
+  const device = asRecord(context.device) ?? {};
+  const type = text(device.type)?.toLowerCase();
+  const deviceType =
+    type && DEVICE_TYPES.has(type) ? type : /ipad/i.test(`${name} ${text(device.model) ?? ''}`) ? 'tablet' : /^(ios|android)$/i.test(name) ? 'mobile' : null;
+  return { browser: null, browser_version: null, os: name, os_version: text(os!.version), device_type: deviceType };
 }
 
 function instant(value: unknown): Date | undefined {

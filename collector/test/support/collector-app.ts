@@ -3,6 +3,7 @@ import { createApp, type AppDeps } from '../../src/app.js';
 import type { Source } from '../../src/config.js';
 import type { Database } from '../../src/db/database.js';
 import { createGroupCommitWriter, type EventWriter } from '../../src/ingest/group-commit-writer.js';
+import { rejectedUsageToday } from '../../src/db/rejected-usage.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import type { TestDatabase } from './test-database.js';
 
@@ -55,7 +56,7 @@ export function writerAndMetrics(database: Database): { writer: EventWriter; met
     connections: database.engine === 'pglite' ? 1 : 2,
     onFlush: (stats) => metrics.recordFlush(stats),
   });
-  const metrics = createMetrics(() => writer.queueDepth);
+  const metrics = createMetrics(() => writer.queueDepth, { rejectedUsage: () => rejectedUsageToday(database.db) });
   return { writer, metrics };
 }
 

@@ -139,7 +139,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await createFunnelOverEventDays(db);
 }
 
-async function createFunnelOverEventDays(db: Kysely<any>): Promise<void> {
+export async function createFunnelOverEventDays(db: Kysely<any>): Promise<void> {
   await sql`
     create or replace function funnel(
       steps text[],

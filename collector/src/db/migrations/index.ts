@@ -8,7 +8,9 @@ import * as transparency from './20261201T0910-transparency.js';
 import * as eventsByMonth from './20261201T1000-events-by-month.js';
 import * as roles from './20261201T1100-roles.js';
 import * as workspaceIdentities from './20261201T1200-workspace-identities.js';
+import * as funnelCampaignBreakdown from './20261202T0800-funnel-campaign-breakdown.js';
 import * as mergeUndo from './20261202T0900-merge-undo.js';
+import * as appSessions from './20261202T1200-app-sessions.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -24,5 +26,7 @@ export const migrations: Record<string, Migration> = {
   '20261201T1000-events-by-month': eventsByMonth,
   '20261201T1100-roles': roles,
   '20261201T1200-workspace-identities': workspaceIdentities,
+  '20261202T0800-funnel-campaign-breakdown': funnelCampaignBreakdown,
   '20261202T0900-merge-undo': mergeUndo,
+  '20261202T1200-app-sessions': appSessions,
 };

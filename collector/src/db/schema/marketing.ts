@@ -57,6 +57,10 @@ export interface SessionsView {
   events: ReadOnly<number>;
   pageviews: ReadOnly<number>;
   completed_order: ReadOnly<boolean>;
+  /** Screen views: the `screen` calls of an app. */
+  screenviews: ReadOnly<number>;
+  /** The name of the session's first screen (an app's landing screen). */
+  landing_screen: ReadOnly<string | null>;
 }
 
 /** One row per customer. */
