@@ -143,6 +143,33 @@ describe(`undoing a merge on ${testEngine}`, () => {
     expect(await customerOfIdentity(db(), 'user', m.userId)).toBe(m.userCustomer);
   });
 
+  test('two merges chained in one batch are each undone: every customer gets its own events back', async () => {
+    const anonymousId = unique('anon');
+    const first = unique('first');
+    const second = unique('second');
+    const anonymousEvents = await writeBatch(db(), [{ type: 'page', anonymousId, at: 0 }]);
+    const firstEvents = await writeBatch(db(), [{ type: 'identify', userId: first, at: 1 }]);
+    const secondEvents = await writeBatch(db(), [{ type: 'identify', userId: second, at: 2 }]);
+    const [anonymousCustomer, firstCustomer, secondCustomer] = await Promise.all([
+      customerOfIdentity(db(), 'anonymous', anonymousId),
+      customerOfIdentity(db(), 'user', first),
+      customerOfIdentity(db(), 'user', second),
+    ]);
+    // One request of a server source: the visitor logs in as first, then first is aliased to second.
+    await writeBatch(db(), [
+      { type: 'identify', anonymousId, userId: first, at: 3 },
+      { type: 'alias', userId: second, previousId: first, at: 4 },
+    ], 'server');
+    expect(await customersOf(db(), [...anonymousEvents, ...firstEvents])).toEqual([secondCustomer, secondCustomer]);
+
+    expect((await undoCall(await mergeFrom(anonymousCustomer!))).status).toBe(200);
+    expect((await undoCall(await mergeFrom(firstCustomer!))).status).toBe(200);
+    expect(await customersOf(db(), anonymousEvents)).toEqual([anonymousCustomer]);
+    expect(await customersOf(db(), firstEvents)).toEqual([firstCustomer]);
+    expect(await customersOf(db(), secondEvents)).toEqual([secondCustomer]);
+    expect(await customerOfIdentity(db(), 'user', first)).toBe(firstCustomer);
+  });
+
   test('undoing a merge twice is refused and changes nothing', async () => {
     const m = await identifyMerge();
     await undoMerge(db(), m.merge, { channel: 'cli' });
