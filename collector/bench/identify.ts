@@ -148,13 +148,15 @@ async function measureLargeMerges(db: Kysely<Tables>) {
       const anonymousId = `large-${timings === merges ? 'merge' : 'bare'}-${i}`;
       const customer = randomUUID();
       await sql`
-        insert into customers (id, first_seen_at, last_seen_at, traits) values (${customer}, now() - interval '1 day', now(), '{"plan": "free"}');
+        insert into customers (id, first_seen_at, last_seen_at, traits) values (${customer}, now() - interval '1 day', now(), '{"plan": "free"}')`.execute(db);
+      await sql`
         insert into identities (kind, source_id, value, customer_id, first_seen_at, last_seen_at)
-        values ('anonymous', ${SOURCE}, ${anonymousId}, ${customer}, now() - interval '1 day', now());
+        values ('anonymous', ${SOURCE}, ${anonymousId}, ${customer}, now() - interval '1 day', now())`.execute(db);
+      await sql`
         insert into events (message_id, source_id, type, event, anonymous_id, customer_id, "timestamp", received_at, properties, context)
-        select ${anonymousId} || '-' || g, ${SOURCE}, 'track', 'Product Viewed', ${anonymousId}, ${customer},
+        select ${anonymousId}::text || '-' || g, ${SOURCE}, 'track', 'Product Viewed', ${anonymousId}, ${customer},
           now() - (g % 86400) * interval '1 second', now(), '{"price": 19.99}', '{"locale": "en-GB"}'
-        from generate_series(1, ${LARGE_MERGE_EVENTS}::int) as g;`.execute(db);
+        from generate_series(1, ${LARGE_MERGE_EVENTS}::int) as g`.execute(db);
       const userId = `user-${(i * 2 * 104_729 + (timings === merges ? 0 : 2)) % CUSTOMERS}`;
       const began = performance.now();
       if (timings === merges) {
