@@ -1,5 +1,6 @@
-// Identify latency against a growing events table, and the group-commit writer's throughput
-// with identify calls mixed in. Needs a Postgres server (BENCH_DATABASE_URL, default
+// Identify latency against a growing events table, the cost of keeping a merge of a customer
+// with many events reversible (BENCH_LARGE_MERGE_EVENTS, default 20,000), and the group-commit
+// writer's throughput with identify calls mixed in. Needs a Postgres server (BENCH_DATABASE_URL, default
 // postgres://postgres@127.0.0.1:5432/postgres); works in a fresh database it drops at the end.
 //
 //   pnpm --filter @tally/collector bench:identify
@@ -22,12 +23,13 @@ async function main() {
     await seedGraph(database.db);
     await seedEvents(database.db, 0, 10_000);
     await sql`analyze`.execute(database.db);
-    report('10k events', await measureIdentifies(database.db, 'small'));
+    report('identify (merge + re-point of 10 events), 10k events', await measureIdentifies(database.db, 'small'));
     console.log('filling the events table to 1,000,000 rows…');
     await seedEvents(database.db, 10_000, 1_000_000);
     await sql`analyze`.execute(database.db);
-    report('1M events', await measureIdentifies(database.db, 'large'));
+    report('identify (merge + re-point of 10 events), 1M events', await measureIdentifies(database.db, 'large'));
     await explainRepoint(database.db);
+    await measureLargeMerges(database.db);
     await writerThroughput(database);
   });
 }
@@ -118,7 +120,7 @@ async function measureIdentifies(db: Kysely<Tables>, label: string): Promise<num
 function report(label: string, timings: number[]) {
   const sorted = [...timings].sort((a, b) => a - b);
   const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(2);
-  console.log(`identify (merge + re-point of 10 events), ${label}: n=${sorted.length} p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${sorted.at(-1)!.toFixed(2)} ms`);
+  console.log(`${label}: n=${sorted.length} p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${sorted.at(-1)!.toFixed(2)} ms`);
 }
 
 async function explainRepoint(db: Kysely<Tables>) {
@@ -128,6 +130,51 @@ async function explainRepoint(db: Kysely<Tables>) {
       as m(from_customer_id uuid, into_customer_id uuid)
     where e.customer_id = m.from_customer_id`.execute(db);
   console.log('re-point plan:\n  ' + rows.map((r) => r['QUERY PLAN']).join('\n  '));
+}
+
+const LARGE_MERGE_EVENTS = Number(process.env.BENCH_LARGE_MERGE_EVENTS ?? 20_000);
+
+/**
+ * An anonymous visitor with LARGE_MERGE_EVENTS events logs in as a known user: the identify
+ * merges them and records what moved (for undo). Timed beside the bare re-point of another
+ * such customer (the two updates alone, nothing recorded): the difference is what keeping a
+ * merge reversible costs.
+ */
+async function measureLargeMerges(db: Kysely<Tables>) {
+  const merges: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    for (const timings of [merges, bare]) {
+      const anonymousId = `large-${timings === merges ? 'merge' : 'bare'}-${i}`;
+      const customer = randomUUID();
+      await sql`
+        insert into customers (id, first_seen_at, last_seen_at, traits) values (${customer}, now() - interval '1 day', now(), '{"plan": "free"}')`.execute(db);
+      await sql`
+        insert into identities (kind, source_id, value, customer_id, first_seen_at, last_seen_at)
+        values ('anonymous', ${SOURCE}, ${anonymousId}, ${customer}, now() - interval '1 day', now())`.execute(db);
+      await sql`
+        insert into events (message_id, source_id, type, event, anonymous_id, customer_id, "timestamp", received_at, properties, context)
+        select ${anonymousId}::text || '-' || g, ${SOURCE}, 'track', 'Product Viewed', ${anonymousId}, ${customer},
+          now() - (g % 86400) * interval '1 second', now(), '{"price": 19.99}', '{"locale": "en-GB"}'
+        from generate_series(1, ${LARGE_MERGE_EVENTS}::int) as g`.execute(db);
+      const userId = `user-${(i * 2 * 104_729 + (timings === merges ? 0 : 2)) % CUSTOMERS}`;
+      const began = performance.now();
+      if (timings === merges) {
+        await db.transaction().execute((trx) =>
+          writeEvents(trx, [input({ type: 'identify', anonymous_id: anonymousId, user_id: userId, timestamp: new Date(), traits: { plan: 'pro' } })]),
+        );
+      } else {
+        await db.transaction().execute(async (trx) => {
+          const into = (await trx.selectFrom('identities').select('customer_id').where('kind', '=', 'user').where('value', '=', userId).executeTakeFirstOrThrow()).customer_id;
+          await sql`update identities set customer_id = ${into} where customer_id = ${customer}`.execute(trx);
+          await sql`update events set customer_id = ${into} where customer_id = ${customer}`.execute(trx);
+        });
+      }
+      timings.push(performance.now() - began);
+    }
+  }
+  report(`merge of a customer with ${LARGE_MERGE_EVENTS} events, recorded for undo`, merges);
+  report(`bare re-point of a customer with ${LARGE_MERGE_EVENTS} events, nothing recorded`, bare);
 }
 
 /**

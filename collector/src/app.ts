@@ -13,6 +13,7 @@ import { rateLimit, type RateLimitOptions } from './rate-limit/index.js';
 import { clientAddress, peerAddress } from './request-identity.js';
 import { customerImportRoutes } from './routes/customer-import.js';
 import { dataRightsRoutes } from './routes/data-rights.js';
+import { mergeRoutes } from './routes/merges.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerIngestRoutes } from './routes/ingest.js';
 import { registerMetricsRoute } from './routes/metrics.js';
@@ -97,5 +98,6 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> & { writer: EventWr
     '/v1/admin',
     customerImportRoutes({ database: deps.database, adminKey: config.adminKey, settings: config.customerImport ?? DEFAULT_IMPORT_SETTINGS, now: routeDeps.now }),
   );
+  app.route('/v1/admin/merges', mergeRoutes({ database: deps.database, adminKey: config.adminKey }));
   return Object.assign(app, { writer, metrics });
 }

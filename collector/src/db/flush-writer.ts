@@ -3,10 +3,11 @@ import type { StitchWrites } from '../identity/stitch.js';
 import { foldStoredCustomer } from '../identity/stitch-plan.js';
 import type { RejectedRecord } from '../ingest/records.js';
 import { insertEvents } from './event-store.js';
-import { deleteCustomers, insertMerges, lockCustomers, repointMergedCustomers, upsertCustomers, upsertIdentities } from './identity-store.js';
+import { deleteCustomers, insertMerges, lockCustomers, moveMergedCustomers, upsertCustomers, upsertIdentities, type StoredCustomer } from './identity-store.js';
 import { refusalClauses } from './rejected-store.js';
 import type { Database } from './schema/database.js';
 import type { NewEventRow } from './schema/events.js';
+import type { MergedCustomerRow } from './schema/identity.js';
 
 /** Everything one write transaction stores: what stitching decided, the events, the refused events. */
 export interface Flush {
@@ -23,9 +24,9 @@ export interface Flush {
  * one statement (the writes as `with` clauses; Postgres checks the foreign key from
  * identities to customers at the end of the statement), so a flush is two round trips with
  * stitching's read. A flush that merges customers first writes the merge statement by
- * statement: lock the merged customers, fold their traits into their survivors, upsert the
- * customers, move the merged customers' identities and events, upsert the identities,
- * delete the merged customers, record the merges.
+ * statement: lock the merged customers and their survivors, fold the merged customers' traits
+ * into their survivors, upsert the customers, move the merged customers' identities and
+ * events and record the merges, upsert the identities, delete the merged customers.
  *
  * @example
  * const stitch = await stitchBatch(trx, inputs);
@@ -48,14 +49,43 @@ export async function writeFlush(trx: Kysely<Database>, flush: Flush): Promise<{
   return [];
 }
 
-/** The slower path of a flush that merges stored customers, statement by statement. */
+/**
+ * The slower path of a flush that merges stored customers, statement by statement. Each
+ * merge of a stored customer is recorded with what undoing it needs (identity/merge-undo.ts):
+ * the merged customer's row and its survivor's as they were, and the identities and events
+ * that moved, gathered by the statement that moves them.
+ */
 async function writeMerges(trx: Kysely<Database>, stitch: StitchWrites): Promise<void> {
   const customers = new Map(stitch.customers.map((patch) => [patch.id, structuredClone(patch)]));
   const survivorOf = new Map(stitch.mergedAway.map((m) => [m.from_customer_id, m.into_customer_id]));
-  for (const row of await lockCustomers(trx, [...survivorOf.keys()])) foldStoredCustomer(customers.get(survivorOf.get(row.id)!)!, row);
+  const locked = new Map((await lockCustomers(trx, [...new Set([...survivorOf.keys(), ...survivorOf.values()])])).map((row) => [row.id, row]));
+  for (const [from, into] of survivorOf) {
+    const row = locked.get(from);
+    if (row !== undefined) foldStoredCustomer(customers.get(into)!, row);
+  }
   await upsertCustomers([...customers.values()]).execute(trx);
-  await repointMergedCustomers(trx, stitch.mergedAway);
+  const records = stitch.merges.map((merge) => {
+    // The merge that moved a stored customer; a re-link moves no customer.
+    const moved = survivorOf.has(merge.from_customer_id) && merge.reason !== 'anonymous_id_relinked';
+    return {
+      ...merge,
+      merged_customer: moved ? snapshotOf(locked.get(merge.from_customer_id)) : null,
+      survivor_before: moved ? snapshotOf(locked.get(merge.into_customer_id)) : null,
+    };
+  });
+  await moveMergedCustomers(trx, stitch.mergedAway, records);
   await upsertIdentities(stitch.identities).execute(trx);
   await deleteCustomers(trx, [...survivorOf.keys()]);
-  await insertMerges(trx, stitch.merges);
+}
+
+function snapshotOf(row: StoredCustomer | undefined): MergedCustomerRow | null {
+  if (row === undefined) return null;
+  return {
+    traits: row.traits,
+    trait_timestamps: row.trait_timestamps,
+    trait_sources: row.trait_sources,
+    first_seen_at: row.first_seen_at.toISOString(),
+    last_seen_at: row.last_seen_at.toISOString(),
+    identified_at: row.identified_at?.toISOString() ?? null,
+  };
 }

@@ -2,6 +2,7 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { GRAPH_LOCK, IDENTITY_LOCK_SLOTS, IDENTITY_LOCKS_PER_BATCH } from '../identity/graph-lock.js';
 import type { CustomerPatch, IdentityKind, IdentityRef, IdentityWrite, MergeRecord } from '../identity/stitch-plan.js';
 import type { Database } from './schema/database.js';
+import type { MergedCustomerRow } from './schema/identity.js';
 
 /** One row of `tally_lock_and_read_identities`: a stored identity and what stitching needs of its customer. */
 export interface FoundIdentity {
@@ -107,20 +108,44 @@ export function upsertIdentities(identities: readonly IdentityWrite[]): RawBuild
 }
 
 /**
- * Moves the identities and events of each merged-away customer to the customer it ends in.
- * Walks `identities_customer` and `events_customer_timestamp`: it touches only the merged
+ * Moves the identities and events of each merged-away customer to the customer it ends in,
+ * and records `merges` in `identity_merges`, in one statement: each merge of a stored customer
+ * is recorded with the identities and event ids that moved off it (gathered from the moving
+ * updates themselves, so recording costs no second scan). The updates walk
+ * `identities_customer` and `events_customer_timestamp`: they touch only the merged
  * customers' rows, however large the events table grows.
  */
-export async function repointMergedCustomers(trx: Kysely<Database>, mergedAway: readonly { from_customer_id: string; into_customer_id: string }[]): Promise<void> {
+export async function moveMergedCustomers(
+  trx: Kysely<Database>,
+  mergedAway: readonly { from_customer_id: string; into_customer_id: string }[],
+  merges: readonly (MergeRecord & { merged_customer: MergedCustomerRow | null; survivor_before: MergedCustomerRow | null })[],
+): Promise<void> {
   const mergedJson = JSON.stringify(mergedAway);
   await sql`
-    update identities i set customer_id = m.into_customer_id
-    from jsonb_to_recordset(${mergedJson}::jsonb) as m(from_customer_id uuid, into_customer_id uuid)
-    where i.customer_id = m.from_customer_id`.execute(trx);
-  await sql`
-    update events e set customer_id = m.into_customer_id
-    from jsonb_to_recordset(${mergedJson}::jsonb) as m(from_customer_id uuid, into_customer_id uuid)
-    where e.customer_id = m.from_customer_id`.execute(trx);
+    with moved_identities as (
+      update identities i set customer_id = m.into_customer_id
+      from jsonb_to_recordset(${mergedJson}::jsonb) as m(from_customer_id uuid, into_customer_id uuid)
+      where i.customer_id = m.from_customer_id
+      returning i.kind, i.value, m.from_customer_id
+    ),
+    moved_events as (
+      update events e set customer_id = m.into_customer_id
+      from jsonb_to_recordset(${mergedJson}::jsonb) as m(from_customer_id uuid, into_customer_id uuid)
+      where e.customer_id = m.from_customer_id
+      returning e.id, m.from_customer_id
+    )
+    insert into identity_merges (from_customer_id, into_customer_id, reason, source_id, message_id,
+      merged_customer, survivor_before, moved_identities, moved_event_ids)
+    select r.from_customer_id, r.into_customer_id, r.reason, r.source_id, r.message_id, r.merged_customer, r.survivor_before,
+      case when r.merged_customer is not null then coalesce((
+        select jsonb_agg(jsonb_build_object('kind', mi.kind, 'value', mi.value) order by mi.kind, mi.value)
+        from moved_identities mi where mi.from_customer_id = r.from_customer_id), '[]') end,
+      case when r.merged_customer is not null then coalesce((
+        select array_agg(me.id order by me.id) from moved_events me where me.from_customer_id = r.from_customer_id), '{}') end
+    from jsonb_to_recordset(${JSON.stringify(merges.map((merge, ord) => ({ ...merge, ord })))}::jsonb)
+      as r(from_customer_id uuid, into_customer_id uuid, reason text, source_id text, message_id text,
+        merged_customer jsonb, survivor_before jsonb, ord integer)
+    order by r.ord`.execute(trx);
 }
 
 /** Deletes the customers `ids` (merged away, their identities and events already moved). */

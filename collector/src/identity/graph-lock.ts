@@ -1,7 +1,7 @@
 // The advisory lock (two-int form, a space apart from the per-identity bigint locks) that
 // operations changing customers other than through their locked identities hold exclusively:
-// alias() merging two known customers, and forgetting a customer. Ordinary stitching holds it
-// shared, so these wait for the batches in flight and new batches wait for them.
+// alias() merging two known customers, forgetting a customer, and undoing a merge. Ordinary
+// stitching holds it shared, so these wait for the batches in flight and new batches wait for them.
 export const GRAPH_LOCK = [0x7a11, 1] as const;
 
 /**

@@ -114,7 +114,7 @@ describe('planStitch, on random batches and graphs', () => {
     });
   });
 
-  test('every identity and event ends on a customer that survives the batch', () => {
+  test('every identity, event and merge record ends on a customer that survives the batch', () => {
     property((events, stored) => {
       const result = plan(events, stored);
       const gone = new Set(result.mergedAway.map((m) => m.from_customer_id));
@@ -125,6 +125,11 @@ describe('planStitch, on random batches and graphs', () => {
       }
       for (const id of result.customerIds) if (id !== null) expect(gone.has(id)).toBe(false);
       for (const merge of result.mergedAway) expect(gone.has(merge.into_customer_id)).toBe(false);
+      // What a merge moved lands on its record's into customer, which an undo takes it back from.
+      for (const merge of result.merges) {
+        expect(gone.has(merge.into_customer_id)).toBe(false);
+        expect(known.has(merge.into_customer_id)).toBe(true);
+      }
     });
   });
 
@@ -141,5 +146,31 @@ describe('planStitch, on random batches and graphs', () => {
       const keys = result.identities.map((i) => `${i.kind}:${i.value}`);
       expect(new Set(keys).size).toBe(keys.length);
     });
+  });
+});
+
+describe('planStitch, merge records', () => {
+  test('a chain of merges in one batch is recorded into the customer it ends in', () => {
+    const at = (minute: number) => new Date(Date.UTC(2026, 10, 1, 12, minute));
+    const input = (fields: Partial<StitchInput> & { message_id: string; timestamp: Date }): StitchInput => ({
+      source_id: 'crm', source_kind: 'server', type: 'track', anonymous_id: null, user_id: null, previous_id: null, traits: {}, ...fields,
+    });
+    const stored: StoredIdentity[] = [
+      { kind: 'anonymous', value: 'a1', customer_id: 'anonymous', identified: false },
+      { kind: 'user', value: 'u1', customer_id: 'first', identified: true },
+      { kind: 'user', value: 'u2', customer_id: 'second', identified: true },
+    ];
+    // The visitor logs in as u1 (merged into first), then u1 is aliased to u2 (first merged into second).
+    const result = plan(
+      [
+        input({ message_id: 'login', type: 'identify', anonymous_id: 'a1', user_id: 'u1', timestamp: at(1) }),
+        input({ message_id: 'alias', type: 'alias', user_id: 'u2', previous_id: 'u1', timestamp: at(2) }),
+      ],
+      stored,
+    );
+    expect(result.merges.map((m) => [m.from_customer_id, m.into_customer_id, m.reason])).toEqual([
+      ['anonymous', 'second', 'identify'],
+      ['first', 'second', 'alias'],
+    ]);
   });
 });

@@ -77,6 +77,7 @@ export interface StitchPlan {
   newCustomers: Set<string>;
   /** Every identity the batch used, pointing at its customer after the batch. */
   identities: IdentityWrite[];
+  /** Rows for `identity_merges`, each into the customer it ends in after the batch. */
   merges: MergeRecord[];
 }
 
@@ -347,7 +348,9 @@ export function planStitch(
     customers,
     newCustomers,
     identities,
-    merges,
+    // A merge or re-link into a customer that is itself merged later in the batch is recorded
+    // into the customer it ends in: the one whose rows hold what moved.
+    merges: merges.map((merge) => ({ ...merge, into_customer_id: finalOf(merge.into_customer_id) })),
   };
 }
 
@@ -436,7 +439,7 @@ function toCustomerPatch(id: string, patch: Patch): CustomerPatch {
   };
 }
 
-// A trait named `__proto__` is an ordinary key to a sender; plain assignment would not store it.
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+/** Sets `key` as an own property: a trait named `__proto__` is an ordinary key to a sender, which plain assignment would not store. */
+export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }

@@ -1,6 +1,4 @@
-import { resolve } from 'node:path';
-import { operatorLogin, runCommandLine } from '../command-line.js';
-import { createDatabase } from '../db/database.js';
+import { openCliDatabase, operatorLogin, runCommandLine } from '../operator-cli.js';
 import { importCommand } from './command.js';
 
 // `pnpm --filter @tally/collector run import customers.csv [--dry-run] [--threshold 0.9] [--country GB]`
@@ -12,9 +10,8 @@ async function main(): Promise<number> {
   // `tally import …`: the word `import` itself is the command's name.
   if (argv[0] === 'import') argv.shift();
   const cwd = process.env.INIT_CWD ?? process.cwd();
-  const url = process.env.DATABASE_URL?.trim() || undefined;
-  const dataDir = resolve(cwd, process.env.TALLY_DATA_DIR?.trim() || '.tally-data');
-  const database = await createDatabase(url ? { url, poolSize: 2 } : { dataDir });
+  // Two connections: the next chunk is read while the current one is written.
+  const { database } = await openCliDatabase({ poolSize: 2 });
   try {
     return await importCommand(argv, {
       db: database.db,

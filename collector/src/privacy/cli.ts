@@ -1,10 +1,7 @@
-import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { operatorLogin, runCommandLine } from '../command-line.js';
-import { createDatabase } from '../db/database.js';
+import { describePerson, openCliDatabase, operatorLogin, parseCommandLine, personOfFlags, runCommandLine } from '../operator-cli.js';
 import { exportPerson } from './export.js';
 import { forgetPerson } from './forget.js';
-import { findPerson, parsePersonQuery, PersonQueryError, type PersonQuery } from './person.js';
+import { findPerson, type PersonQuery } from './person.js';
 
 // `pnpm --filter @tally/collector privacy find|export|forget --user-id <id> | --anonymous-id <id> | --email <address>`
 // on the database named by DATABASE_URL (else the embedded one in TALLY_DATA_DIR, default
@@ -19,55 +16,27 @@ const COMMANDS = ['find', 'export', 'forget'] as const;
 type Command = (typeof COMMANDS)[number];
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: {
-        'user-id': { type: 'string' },
-        'anonymous-id': { type: 'string' },
-        email: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    console.error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
-    return 2;
-  }
-  if (parsed.values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const [command, ...rest] = parsed.positionals;
+  const parsed = parseCommandLine(USAGE);
+  if (typeof parsed === 'number') return parsed;
+  const [command, ...rest] = parsed.words;
   if (!COMMANDS.includes(command as Command) || rest.length > 0) {
     console.error(USAGE);
     return 2;
   }
-  let query: PersonQuery;
-  try {
-    query = parsePersonQuery({ userId: parsed.values['user-id'], anonymousId: parsed.values['anonymous-id'], email: parsed.values.email });
-  } catch (error) {
-    if (!(error instanceof PersonQueryError)) throw error;
-    console.error(`${error.message.replace('userId', '--user-id').replace('anonymousId', '--anonymous-id').replace('email', '--email')}\n${USAGE}`);
-    return 2;
-  }
+  const query = personOfFlags(parsed.values, USAGE);
+  if (typeof query === 'number') return query;
 
-  const url = process.env.DATABASE_URL?.trim() || undefined;
-  // Relative to where pnpm was run (INIT_CWD), not to this package: from the repository's
-  // root that is the `.tally-data` of `pnpm start`.
-  const dataDir = resolve(process.env.INIT_CWD ?? process.cwd(), process.env.TALLY_DATA_DIR?.trim() || '.tally-data');
-  const where = url ? 'the Postgres database in DATABASE_URL' : `the embedded database in ${dataDir}`;
-  const database = await createDatabase(url ? { url, poolSize: 1 } : { dataDir });
+  const { database, where } = await openCliDatabase();
   try {
     const result = await run(command as Command, database.db, query);
     if (result === null) {
-      console.error(`nobody with ${describe(query)} in ${where}; nothing ${command === 'forget' ? 'deleted' : 'found'}`);
+      console.error(`nobody with ${describePerson(query)} in ${where}; nothing ${command === 'forget' ? 'deleted' : 'found'}`);
       return 1;
     }
     if (command === 'forget') {
       const r = result as Awaited<ReturnType<typeof forgetPerson>> & object;
       console.log(
-        `forgot ${describe(query)} in ${where}: deleted ${r.customers} customer(s), ${r.events} event(s), ${r.identities} identit${r.identities === 1 ? 'y' : 'ies'}, ` +
+        `forgot ${describePerson(query)} in ${where}: deleted ${r.customers} customer(s), ${r.events} event(s), ${r.identities} identit${r.identities === 1 ? 'y' : 'ies'}, ` +
           `${r.merges} merge record(s), ${r.rejectedEvents} rejected event(s); the deletion is logged in deletion_log`,
       );
     } else {
@@ -83,11 +52,6 @@ function run(command: Command, db: Parameters<typeof findPerson>[0], query: Pers
   if (command === 'find') return findPerson(db, query);
   if (command === 'export') return exportPerson(db, query);
   return forgetPerson(db, query, { channel: 'cli', actor: operatorLogin() });
-}
-
-function describe(query: PersonQuery): string {
-  const [field, value] = Object.entries(query)[0]!;
-  return `${field} ${JSON.stringify(value)}`;
 }
 
 runCommandLine('privacy', main);

@@ -50,7 +50,14 @@ export function dataRightsRoutes(deps: DataRightsRoutesDeps): Hono {
   return app;
 }
 
-async function personIn(c: Context): Promise<PersonQuery> {
+/**
+ * The person a request's JSON body names by exactly one of `userId`, `anonymousId` or
+ * `email`, or a 400 saying what is wrong.
+ *
+ * @example
+ * app.post('/people/find', async (c) => c.json(await findPerson(db, await personIn(c))));
+ */
+export async function personIn(c: Context): Promise<PersonQuery> {
   let body: unknown;
   try {
     body = await c.req.json();

@@ -9,6 +9,7 @@ import * as eventsByMonth from './20261201T1000-events-by-month.js';
 import * as roles from './20261201T1100-roles.js';
 import * as workspaceIdentities from './20261201T1200-workspace-identities.js';
 import * as funnelCampaignBreakdown from './20261202T0800-funnel-campaign-breakdown.js';
+import * as mergeUndo from './20261202T0900-merge-undo.js';
 import * as customerImport from './20261202T1000-customer-import.js';
 import * as appSessions from './20261202T1200-app-sessions.js';
 import * as dashboard from './20261202T1300-dashboard.js';
@@ -35,6 +36,7 @@ export const migrations: Record<string, Migration> = {
   '20261201T1100-roles': roles,
   '20261201T1200-workspace-identities': workspaceIdentities,
   '20261202T0800-funnel-campaign-breakdown': funnelCampaignBreakdown,
+  '20261202T0900-merge-undo': mergeUndo,
   '20261202T1000-customer-import': customerImport,
   '20261202T1100-revenue': revenue,
   '20261202T1110-segments': segments,

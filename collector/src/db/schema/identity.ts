@@ -38,6 +38,35 @@ export interface IdentityMergesTable {
   source_id: string;
   message_id: string;
   merged_at: ColumnType<Date, Date | string | undefined, never>;
+  /** The merged-away customer's row as it was, for undo (null: a re-link, or recorded before merges were reversible). */
+  merged_customer: ColumnType<MergedCustomerRow | null, string | null | undefined, never>;
+  /** The surviving customer's row before the merge (null: new in the merging batch, or not recorded). */
+  survivor_before: ColumnType<MergedCustomerRow | null, string | null | undefined, never>;
+  /** The identities the merge moved. */
+  moved_identities: ColumnType<{ kind: 'anonymous' | 'user'; value: string }[] | null, string | null | undefined, never>;
+  /** The ids of the events the merge moved. */
+  moved_event_ids: ColumnType<unknown[] | null, never, never>;
+}
+
+/** A customer row as `identity_merges` keeps it for undo (times as ISO strings). */
+export interface MergedCustomerRow {
+  traits: Record<string, unknown>;
+  trait_timestamps: Record<string, unknown>;
+  trait_sources: Record<string, unknown>;
+  first_seen_at: string;
+  last_seen_at: string;
+  identified_at: string | null;
+}
+
+/** That a merge was undone, how and how much moved back (one row per merge at most). */
+export interface IdentityMergeUndosTable {
+  merge_id: number;
+  undone_at: ColumnType<Date, Date | string | undefined, never>;
+  /** How the undo was asked for: 'cli' or 'admin_api'. */
+  channel: string;
+  actor: string | null;
+  identities_moved: number;
+  events_moved: number;
 }
 
 /** That a right-to-be-forgotten deletion happened and how much it removed; never whom. */
@@ -60,6 +89,7 @@ export interface IdentityTables {
   customers: CustomersTable;
   identities: IdentitiesTable;
   identity_merges: IdentityMergesTable;
+  identity_merge_undos: IdentityMergeUndosTable;
   deletion_log: DeletionLogTable;
 }
 
