@@ -2,7 +2,7 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { GRAPH_LOCK, IDENTITY_LOCK_SLOTS, IDENTITY_LOCKS_PER_BATCH } from '../identity/graph-lock.js';
 import type { CustomerPatch, IdentityKind, IdentityRef, IdentityWrite, MergeRecord } from '../identity/stitch-plan.js';
 import type { Database } from './schema/database.js';
-import type { MergedCustomerRow } from './schema/identity.js';
+import type { CustomerRow, MergedCustomerRow } from './schema/identity.js';
 
 /** One row of `tally_lock_and_read_identities`: a stored identity and what stitching needs of its customer. */
 export interface FoundIdentity {
@@ -39,15 +39,7 @@ export async function lockIdentityGraph(trx: Kysely<Database>, mode: 'shared' | 
 }
 
 /** A stored customer row as merging folds it into its survivor. */
-export interface StoredCustomer {
-  id: string;
-  traits: Record<string, unknown>;
-  trait_timestamps: Record<string, unknown>;
-  trait_sources: Record<string, unknown>;
-  first_seen_at: Date;
-  last_seen_at: Date;
-  identified_at: Date | null;
-}
+export type StoredCustomer = CustomerRow;
 
 /** Reads and row-locks the customers `ids`, in id order (so that two merges lock them alike). */
 export async function lockCustomers(trx: Kysely<Database>, ids: readonly string[]): Promise<StoredCustomer[]> {
