@@ -84,7 +84,7 @@ async function run(name: string, dir: string, command: string, args: string[], u
       throw new Error(`${name} did not start (${child.exitCode == null ? 'no answer at ' + url : 'exit code ' + child.exitCode}):\n${output}`);
     }
     const answered = await fetch(url).then(() => true, () => false);
-    if (answered) return { url, close, output: () => output };
+    if (answered) return { url, close };
     await new Promise((r) => setTimeout(r, 100));
   }
 }
