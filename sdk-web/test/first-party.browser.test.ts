@@ -5,7 +5,9 @@
  * same path, and the events are read from the database. The collector sets the anonymousId
  * cookie itself, and the tracker keeps that id when script storage is wiped. A click on a link
  * that leaves the page while the collector does not answer is stored first and sent by the next page.
- * And the README's Vite recipe, run as documented by Vite's own dev server.
+ * And the README's recipes, run as documented: Vite's by Vite's own dev server, nginx's and Caddy's
+ * by Debian's nginx and Caddy (`apt-get install -y nginx-light caddy`; see reverse-proxies.ts for
+ * the only parts of their text the test changes).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +18,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { ANONYMOUS_ID_COOKIE_MAX_AGE } from '../../collector/src/anonymous-id-cookie.js';
 import { testEngine } from '../../collector/test/support/test-database.js';
 import { browserSuite, closesAfterEach, startCollector, startSite, type ProxyMode } from './browser-suite.js';
+import { startCaddy, startNginx } from './reverse-proxies.js';
 
 const WRITE_KEY = 'first-party-write-key';
 const html = readFileSync(new URL('./fixtures/first-party.html', import.meta.url), 'utf8').replaceAll('__WRITE_KEY__', WRITE_KEY);
@@ -36,6 +39,21 @@ describe(`the first-party set-up in Chromium against the collector on ${testEngi
     await vi.waitFor(async () => expect((await query()).length).toBeGreaterThanOrEqual(count), { timeout: 30_000, interval: 200 });
     await new Promise((r) => setTimeout(r, 1000));
     return (await query()).map((r) => (r.type == 'page' ? `page ${r.path}` : `${r.type} ${r.event}`)).sort();
+  }
+
+  /** A page of the site at `url` loads the tracker from /t/p.js and its events are stored; the collector's cookie reaches the browser. */
+  async function sendsThroughRecipe(url: string) {
+    const context = closeAfter(await suite.browser.newContext());
+    const page = await context.newPage();
+    await page.goto(url);
+    await ready(page);
+    const anonymousId = await anonymousIdOf(page);
+    await page.click('#buy');
+    await page.evaluate(() => (window as unknown as WithTally).tally.flush());
+    expect(await stored(anonymousId, 2)).toEqual(['page /', 'track Buy Clicked']);
+    const cookie = () => context.cookies(url).then((all) => all.find((c) => c.name == 'tally_aid'));
+    await vi.waitFor(async () => expect((await cookie())?.expires).toBeGreaterThan(Date.now() / 1000 + ANONYMOUS_ID_COOKIE_MAX_AGE - 86_400), { timeout: 10_000 });
+    expect((await cookie())?.value).toBe(anonymousId);
   }
 
   it('loads the tracker from /t/p.js and sends through /t/; the server’s cookie keeps the id when script storage is wiped', async () => {
@@ -115,16 +133,18 @@ describe(`the first-party set-up in Chromium against the collector on ${testEngi
       },
     }));
     await vite.listen();
-    const context = closeAfter(await suite.browser.newContext());
-    const url = vite.resolvedUrls!.local[0]!;
-    const page = await context.newPage();
-    await page.goto(url);
-    await ready(page);
-    const anonymousId = await anonymousIdOf(page);
-    await page.click('#buy');
-    await page.evaluate(() => (window as unknown as WithTally).tally.flush());
-    expect(await stored(anonymousId, 2)).toEqual(['page /', 'track Buy Clicked']);
-    const cookie = () => context.cookies(url).then((all) => all.find((c) => c.name == 'tally_aid'));
-    await vi.waitFor(async () => expect((await cookie())?.expires).toBeGreaterThan(Date.now() / 1000 + ANONYMOUS_ID_COOKIE_MAX_AGE - 86_400), { timeout: 10_000 });
+    await sendsThroughRecipe(vite.resolvedUrls!.local[0]!);
+  }, 120_000);
+
+  it('the README’s nginx recipe, run by Debian’s nginx: it passes the tracker, the events and the server’s cookie', async () => {
+    const collector = closeAfter(await startCollector(suite.database, { sources, trackerScript: suite.files['tally.js']!, trackerScriptName: 'p.js' }));
+    const nginx = closeAfter(await startNginx(html, collector.port));
+    await sendsThroughRecipe(nginx.url);
+  }, 120_000);
+
+  it('the README’s Caddy recipe, run by Debian’s Caddy: it passes the tracker, the events and the server’s cookie', async () => {
+    const collector = closeAfter(await startCollector(suite.database, { sources, trackerScript: suite.files['tally.js']!, trackerScriptName: 'p.js' }));
+    const caddy = closeAfter(await startCaddy(html, collector.port));
+    await sendsThroughRecipe(caddy.url);
   }, 120_000);
 });
