@@ -3,51 +3,12 @@
  * view, against seeded data with answers known by hand, through the whole app as the
  * read-only dashboard role.
  */
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { daysAgo } from './support/analytics-events.js';
-import { basic, postJson, shop, testApp, trackEvent } from './support/collector-app.js';
-import { logIn, seedShop, testDashboard, type ShopPeople, type TestDashboard } from './support/dashboard-data.js';
+import { testApp } from './support/collector-app.js';
+import { EXPERIMENT, EXPERIMENT_RANGE, logIn, seedAnalytics, seedShop, testDashboard, type ShopPeople, type TestDashboard } from './support/dashboard-data.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
 type App = ReturnType<typeof testApp>;
-
-/** The experiment's customers: control 1 of 4 signs up after seeing it, green 3 of 4. */
-const EXPERIMENT = 'checkout-button';
-const at = (time: string) => `2026-06-05T${time}:00.000Z`;
-
-/**
- * On top of the shop (support/dashboard-data.ts: Ann 30 EUR on 2 June, Dee 12.50 USD):
- * Eve orders 100 EUR three times in the last 30 days; eight visitors see the experiment.
- * In EUR, Eve scores 5 5 5 (champions) and Ann 1 1 1 (hibernating); Dee, alone in USD,
- * 1 1 1 (hibernating). Saved segments: `eur-buyers` (Ann, Eve), `big-spenders` (Eve).
- */
-async function seedAnalytics(database: TestDatabase, tag: string): Promise<{ eve: string }> {
-  const eve = `eve-${tag}`;
-  const events = [
-    ...[30, 10, 1].map((days, i) =>
-      trackEvent({ event: 'Order Completed', anonymousId: eve, userId: eve, timestamp: daysAgo(days).toISOString(), properties: { order_id: `o-eve-${i}-${tag}`, revenue: 100, currency: 'EUR' } })),
-    ...(['control', 'green'] as const).flatMap((variant) =>
-      [0, 1, 2, 3].flatMap((i) => {
-        const anonymousId = `${variant}-${i}-${tag}`;
-        const converts = variant === 'control' ? i < 1 : i < 3;
-        return [
-          trackEvent({ event: 'Experiment Viewed', anonymousId, timestamp: at('10:00'), properties: { experiment_id: EXPERIMENT, variant_id: variant, variant_name: variant === 'control' ? 'Control' : 'Green button' } }),
-          ...(converts ? [trackEvent({ event: 'Signed Up', anonymousId, timestamp: at('10:10'), properties: {} })] : []),
-        ];
-      })),
-  ];
-  const app = testApp(database);
-  for (const event of events) {
-    const res = await postJson(app, '/v1/batch', { batch: [event] }, { authorization: basic(shop.writeKey) });
-    expect(await res.json()).toMatchObject({ accepted: 1 });
-  }
-  await app.writer.drain();
-  await sql`insert into segments (name, description, definition) values
-    ('eur-buyers', 'Ordered in EUR', ${"select customer_id from orders where currency = 'EUR'"}),
-    ('big-spenders', 'Net revenue of 100 or more in a currency', 'select customer_id from customer_revenue where net_revenue >= 100')`.execute(database.db);
-  return { eve };
-}
 
 describe(`the dashboard's segments and experiments on ${testEngine}`, () => {
   let database: TestDatabase;
@@ -56,6 +17,7 @@ describe(`the dashboard's segments and experiments on ${testEngine}`, () => {
   let people: ShopPeople;
   let eve: string;
   let cookie: string;
+  const experimentRange = `since=${EXPERIMENT_RANGE.since}&until=${EXPERIMENT_RANGE.until}`;
   const get = async (path: string) => {
     const res = await app.request(`/dashboard/api/${path}`, { headers: { cookie } });
     return { status: res.status, body: (await res.json()) as any };
@@ -64,7 +26,7 @@ describe(`the dashboard's segments and experiments on ${testEngine}`, () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     people = await seedShop(database);
-    ({ eve } = await seedAnalytics(database, people.ann.userId.slice(4)));
+    ({ eve } = await seedAnalytics(database, people));
     dashboard = await testDashboard(database);
     app = testApp(database, { dashboard });
     ({ cookie } = await logIn(app));
@@ -116,7 +78,7 @@ describe(`the dashboard's segments and experiments on ${testEngine}`, () => {
   test('experiments: the experiments seen, then per variant exposed, converted, rate, uplift, 95 % interval and p-value', async () => {
     const seen = await get('experiments');
     expect(seen.body.rows).toMatchObject([{ experiment_id: EXPERIMENT, customers: 8 }]);
-    const { status, body } = await get(`experiment?experiment=${EXPERIMENT}&goal=Signed%20Up&since=2026-06-01&until=2026-06-08`);
+    const { status, body } = await get(`experiment?experiment=${EXPERIMENT}&goal=Signed%20Up&${experimentRange}`);
     expect(status).toBe(200);
     // By hand: 1/4 against 3/4, difference 0.5, uplift 0.5 / 0.25 = 2; standard error
     // √(0.75·0.25/4 · 2) = 0.3062, so 0.5 ± 1.96 × 0.3062; pooled z = 0.5 / √(0.5·0.5·0.5) = 1.4142, p = 0.1573.
@@ -126,11 +88,11 @@ describe(`the dashboard's segments and experiments on ${testEngine}`, () => {
       { variant_id: 'green', variant_name: 'Green button', is_control: false, exposed: 4, converted: 3, conversion_rate: 0.75,
         uplift: 2, ci_low: expect.closeTo(-0.1001, 4), ci_high: expect.closeTo(1.1001, 4), p_value: expect.closeTo(0.1573, 3) },
     ]);
-    expect(body.results.sql).toContain("experiment_results('checkout-button', 'Signed Up', '2026-06-01T00:00:00.000Z'::timestamptz");
+    expect(body.results.sql).toContain("experiment_results('checkout-button', 'Signed Up', '2026-07-01T00:00:00.000Z'::timestamptz");
   });
 
   test('experiments: a funnel broken down by the variant each customer had seen', async () => {
-    const { status, body } = await get(`funnel?step=Experiment%20Viewed&step=Signed%20Up&since=2026-06-01&until=2026-06-08&within=7%20days&breakdown=experiment:${EXPERIMENT}`);
+    const { status, body } = await get(`funnel?step=Experiment%20Viewed&step=Signed%20Up&${experimentRange}&within=7%20days&breakdown=experiment:${EXPERIMENT}`);
     expect(status).toBe(200);
     expect(body.funnel.rows.map((row: any) => [row.breakdown_value, row.step, row.customers])).toEqual([
       ['control', 1, 4], ['control', 2, 1],
@@ -140,8 +102,8 @@ describe(`the dashboard's segments and experiments on ${testEngine}`, () => {
   });
 
   test('experiments: no experiment, no goal or an empty experiment breakdown is a 400 that names the field', async () => {
-    expect(await get('experiment?goal=Signed%20Up&since=2026-06-01&until=2026-06-08')).toMatchObject({ status: 400, body: { error: { message: /experiment:/ } } });
-    expect(await get(`experiment?experiment=${EXPERIMENT}&since=2026-06-01&until=2026-06-08`)).toMatchObject({ status: 400, body: { error: { message: /goal:/ } } });
-    expect(await get(`funnel?step=A&step=B&since=2026-06-01&until=2026-06-08&within=7%20days&breakdown=experiment:`)).toMatchObject({ status: 400, body: { error: { message: /breakdown:/ } } });
+    expect(await get(`experiment?goal=Signed%20Up&${experimentRange}`)).toMatchObject({ status: 400, body: { error: { message: /experiment:/ } } });
+    expect(await get(`experiment?experiment=${EXPERIMENT}&${experimentRange}`)).toMatchObject({ status: 400, body: { error: { message: /goal:/ } } });
+    expect(await get(`funnel?step=A&step=B&${experimentRange}&within=7%20days&breakdown=experiment:`)).toMatchObject({ status: 400, body: { error: { message: /breakdown:/ } } });
   });
 });
