@@ -47,7 +47,7 @@ const percent = (value) => (value === null || value === undefined ? '—' : `${(
 function resultsTable(rows) {
   if (rows.length === 0) return el('p', { class: 'muted', text: 'Nobody was exposed in this range.' });
   const columns = [
-    ['variant', (row) => (row.variant_name && row.variant_name !== row.variant_id ? `${row.variant_id ?? ''} ${row.variant_name}`.trim() : row.variant_id) + (row.is_control ? ' (control)' : '')],
+    ['variant', (row) => (row.variant_name ?? row.variant_id) + (row.is_control ? ' (control)' : '')],
     ['exposed', (row) => formatValue(row.exposed)],
     ['converted', (row) => formatValue(row.converted)],
     ['rate', (row) => percent(row.conversion_rate)],
