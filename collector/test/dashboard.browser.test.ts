@@ -1,15 +1,15 @@
 /**
  * The dashboard in Debian's Chromium against a seeded shop (support/dashboard-data.ts): log
- * in from the keyboard, build a 4-step funnel and read its bars, open a customer's 360° view,
- * run and share a saved query. Screenshots of each page go to collector/test-artefacts/dashboard/
- * (gitignored).
+ * in from the keyboard, build a 4-step funnel and read its bars, open a customer's 360° view
+ * and an experiment's results, run and share a saved query. Screenshots of each page go to
+ * collector/test-artefacts/dashboard/ (gitignored).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { testApp } from './support/collector-app.js';
-import { CHECKOUT, DASHBOARD_PASSWORD, RANGE, seedShop, testDashboard, type ShopPeople, type TestDashboard } from './support/dashboard-data.js';
+import { CHECKOUT, DASHBOARD_PASSWORD, EXPERIMENT, EXPERIMENT_RANGE, RANGE, seedAnalytics, seedShop, testDashboard, type ShopPeople, type TestDashboard } from './support/dashboard-data.js';
 import { serveOnFreePort } from './support/served-app.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
@@ -33,6 +33,7 @@ describe(`the dashboard in Chromium on ${testEngine}`, () => {
     mkdirSync(ARTEFACTS, { recursive: true });
     database = await createTestDatabase();
     people = await seedShop(database);
+    await seedAnalytics(database, people);
     dashboard = await testDashboard(database);
     served = await serveOnFreePort(testApp(database, { dashboard }));
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
@@ -114,6 +115,23 @@ describe(`the dashboard in Chromium on ${testEngine}`, () => {
     expect(await page.locator('#customer-orders tbody tr').count()).toBe(1);
     expect(await page.locator('#customer-timeline tbody tr').count()).toBe(8);
     await shot('customer-360');
+  });
+
+  test("opens an experiment's results: green converts 3 of 4, an uplift of 200 % over the control; its funnel by variant is a click away", async () => {
+    await page.goto(`${served.url}/dashboard#experiments`);
+    await page.locator(`#experiment-id option[value="${EXPERIMENT}"]`).waitFor({ state: 'attached' });
+    await page.selectOption('#experiment-goal', 'Signed Up');
+    await page.fill('#experiment-since', EXPERIMENT_RANGE.since);
+    await page.fill('#experiment-until', EXPERIMENT_RANGE.until);
+    await page.click('#run-experiment');
+    const green = page.locator('#experiment-results tr[data-variant="green"]');
+    await green.waitFor();
+    expect(await green.locator('[data-column="converted"]').textContent()).toBe('3');
+    expect(await green.locator('[data-column="uplift"]').textContent()).toBe('200 %');
+    await shot('experiments');
+    await page.click('#experiment-funnel');
+    await page.locator('#step-1').waitFor();
+    expect(await page.inputValue('#funnel-breakdown')).toBe(`experiment:${EXPERIMENT}`);
   });
 
   test('runs a query as a bar chart, saves it, and the shared link runs it again', async () => {

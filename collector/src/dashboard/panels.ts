@@ -13,6 +13,8 @@ export interface PanelResult extends QueryResult {
 /** Columns `funnel()` may break down by, from the dashboard. */
 export const BREAKDOWNS = ['utm_source', 'utm_medium', 'utm_campaign', 'device_type', 'browser', 'os', 'source_id'] as const;
 
+/** A breakdown by an experiment's variant: `experiment:<experiment_id>` (`funnel()`, docs/sql.md). */
+const EXPERIMENT_BREAKDOWN = /^experiment:.{1,200}$/s;
 const MAX_STEPS = 10;
 const WINDOW = /^([1-9][0-9]{0,3}) (minutes|hours|days)$/;
 
@@ -59,8 +61,8 @@ export async function funnel(
   const within = input.within ?? '';
   if (!WINDOW.test(within)) throw badRequest(`within: expected a window such as "30 minutes", "24 hours" or "7 days", got "${within}"`);
   const breakdown = input.breakdown === undefined || input.breakdown === '' ? null : input.breakdown;
-  if (breakdown !== null && !(BREAKDOWNS as readonly string[]).includes(breakdown)) {
-    throw badRequest(`breakdown: expected one of ${BREAKDOWNS.join(', ')}, got "${breakdown}"`);
+  if (breakdown !== null && !(BREAKDOWNS as readonly string[]).includes(breakdown) && !EXPERIMENT_BREAKDOWN.test(breakdown)) {
+    throw badRequest(`breakdown: expected one of ${BREAKDOWNS.join(', ')} or experiment:<experiment_id>, got "${breakdown}"`);
   }
   return { funnel: await runPanel(reader, queries.FUNNEL, { ...parseRange(input.since, input.until), steps, within, breakdown }) };
 }
@@ -99,7 +101,33 @@ export async function customer360(reader: DashboardReader, search: Record<string
     consent: await runPanel(reader, queries.CUSTOMER_CONSENT, values),
     orders: await runPanel(reader, queries.CUSTOMER_ORDERS, values),
     timeline: await runPanel(reader, queries.CUSTOMER_TIMELINE, values),
+    segments: await runPanel(reader, queries.CUSTOMER_SEGMENTS, values),
   };
+}
+
+/** Segments: customers per RFM group and currency, and the saved segments with their size now. */
+export async function segments(reader: DashboardReader) {
+  return { rfm: await runPanel(reader, queries.RFM_GROUPS, {}), saved: await runPanel(reader, queries.SAVED_SEGMENTS, {}) };
+}
+
+/** One saved segment's members (a 404 when no segment has that name). */
+export async function segmentMembers(reader: DashboardReader, name: string) {
+  const known = await runPanel(reader, queries.SEGMENT_NAMED, { segment: name });
+  if (known.rows.length === 0) throw new ApiError(404, 'not_found', `no saved segment is named "${name}"`);
+  return { members: await runPanel(reader, queries.SEGMENT_MEMBERS, { segment: name }) };
+}
+
+/** `experiment_results()` for one experiment and goal event over a range. */
+export async function experimentResults(
+  reader: DashboardReader,
+  input: { experiment: string | undefined; goal: string | undefined; since: string | undefined; until: string | undefined },
+) {
+  const experiment = input.experiment?.trim() ?? '';
+  const goal = input.goal?.trim() ?? '';
+  if (experiment === '' || experiment.length > 200) throw badRequest('experiment: expected an experiment_id of 1 to 200 characters');
+  if (goal === '' || goal.length > 200) throw badRequest('goal: expected an event name of 1 to 200 characters');
+  const range = parseRange(input.since, input.until);
+  return { results: await runPanel(reader, queries.EXPERIMENT_RESULTS, { experiment, goal_event: goal, ...range }) };
 }
 
 export function badRequest(message: string): ApiError {

@@ -141,3 +141,44 @@ export const CUSTOMER_TIMELINE = `select "timestamp", type, coalesce(event, name
  where customer_id = any({{customer_ids}}::uuid[])
  order by "timestamp" desc, id desc
  limit 200`;
+
+/** Customer 360°: the RFM groups (one per currency bought in) and saved segments the customers are in now. */
+export const CUSTOMER_SEGMENTS = `select customer_id, rfm_groups, segments
+  from customer_profiles
+ where customer_id = any({{customer_ids}}::uuid[])
+ order by customer_id`;
+
+/** Segments: customers per RFM group, within each currency (`customer_rfm`, docs/sql.md). */
+export const RFM_GROUPS = `select currency, rfm_group, count(*) as customers, sum(net_revenue)::float8 as net_revenue
+  from customer_rfm
+ group by currency, rfm_group
+ order by currency, customers desc, rfm_group`;
+
+/** Segments: the saved segments, each with its number of members now. */
+export const SAVED_SEGMENTS = `select s.name, s.description, (select count(*) from segment_members(s.name)) as members, s.created_at
+  from segments s
+ order by s.name`;
+
+/** Segments: the saved segment of that name, if there is one (asked before its members). */
+export const SEGMENT_NAMED = `select name from segments where name = {{segment}}`;
+
+/** Segments: one saved segment's members now, with what finds them in the customer 360° view. */
+export const SEGMENT_MEMBERS = `select m.customer_id, p.user_id, p.email, p.last_seen,
+       (select i.value from identities i where i.customer_id = m.customer_id and i.kind = 'anonymous' order by i.last_seen_at desc limit 1) as anonymous_id
+  from segment_members({{segment}}) m
+  left join customer_profiles p on p.customer_id = m.customer_id
+ order by p.last_seen desc nulls last, m.customer_id
+ limit 500`;
+
+/** Experiments: the experiments seen in `Experiment Viewed` events, with their exposed customers. */
+export const EXPERIMENT_IDS = `select experiment_id, count(*) as customers, min(first_exposed_at) as first_exposed_at
+  from experiment_exposures
+ group by experiment_id
+ order by first_exposed_at desc, experiment_id
+ limit 200`;
+
+/** Experiments: `experiment_results()` (docs/sql.md) per variant against the control. */
+export const EXPERIMENT_RESULTS = `select variant_id, variant_name, is_control, customers as exposed, converted,
+       conversion_rate::float8 as conversion_rate, uplift::float8 as uplift,
+       ci_low::float8 as ci_low, ci_high::float8 as ci_high, p_value::float8 as p_value
+  from experiment_results({{experiment}}, {{goal_event}}, {{since}}::timestamptz, {{until}}::timestamptz)`;

@@ -6,7 +6,7 @@ import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Database } from '../db/database.js';
 import { ApiError, onError } from '../errors.js';
-import { badRequest, customer360, funnel, overview, parseRange, runPanel, trends } from './panels.js';
+import { badRequest, customer360, experimentResults, funnel, overview, parseRange, runPanel, segmentMembers, segments, trends } from './panels.js';
 import * as queries from './queries.js';
 import type { DashboardReader } from './reader.js';
 import { editorStatement, listQueries, savedQuery, saveQuery } from './saved-queries.js';
@@ -34,7 +34,7 @@ export type DashboardEnv = { Variables: { session: DashboardSession } };
 const ASSETS = fileURLToPath(new URL('../../src/dashboard/assets/', import.meta.url));
 const UPLOT = dirname(createRequire(import.meta.url).resolve('uplot'));
 const JS = 'text/javascript; charset=utf-8';
-const MODULES = ['app.js', 'page.js', 'charts.js', 'overview.js', 'funnel.js', 'trends.js', 'customers.js', 'queries.js'];
+const MODULES = ['app.js', 'page.js', 'charts.js', 'overview.js', 'funnel.js', 'trends.js', 'customers.js', 'segments.js', 'experiments.js', 'queries.js'];
 const FILES: Record<string, { path: string; type: string }> = {
   ...Object.fromEntries(MODULES.map((name) => [name, { path: join(ASSETS, name), type: JS }])),
   'style.css': { path: join(ASSETS, 'style.css'), type: 'text/css; charset=utf-8' },
@@ -128,6 +128,12 @@ export function dashboardRoutes(deps: DashboardDeps): Hono<DashboardEnv> {
   app.get('/api/trends', async (c) => c.json(await trends(reader, parseRange(c.req.query('since'), c.req.query('until')))));
   app.get('/api/customer', async (c) =>
     c.json(await customer360(reader, { userId: c.req.query('userId'), anonymousId: c.req.query('anonymousId'), email: c.req.query('email') })),
+  );
+  app.get('/api/segments', async (c) => c.json(await segments(reader)));
+  app.get('/api/segments/:name', async (c) => c.json(await segmentMembers(reader, c.req.param('name'))));
+  app.get('/api/experiments', async (c) => c.json(await runPanel(reader, queries.EXPERIMENT_IDS, {})));
+  app.get('/api/experiment', async (c) =>
+    c.json(await experimentResults(reader, { experiment: c.req.query('experiment'), goal: c.req.query('goal'), since: c.req.query('since'), until: c.req.query('until') })),
   );
 
   app.post('/api/sql', async (c) => {

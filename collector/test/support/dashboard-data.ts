@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { expect } from 'vitest';
 import { createDashboardReader, DASHBOARD_ROLE, type DashboardReader } from '../../src/dashboard/reader.js';
 import { createDashboardSessions, type DashboardSessions } from '../../src/dashboard/sessions.js';
+import { daysAgo } from './analytics-events.js';
 import { basic, postJson, shop, testApp, trackEvent } from './collector-app.js';
 
 type App = ReturnType<typeof testApp>;
@@ -116,6 +117,46 @@ export async function seedShop(database: TestDatabase): Promise<ShopPeople> {
   }
   await app.writer.drain();
   return people;
+}
+
+/** The experiment's customers: control 1 of 4 signs up after seeing it, green 3 of 4. */
+export const EXPERIMENT = 'checkout-button';
+/** The range the experiment's exposures fall in (after the shop's weeks, so their figures stay as they are). */
+export const EXPERIMENT_RANGE = { since: '2026-07-01', until: '2026-07-08' };
+const exposedAt = (time: string) => `2026-07-05T${time}:00.000Z`;
+
+/**
+ * On top of the shop (`seedShop`: Ann 30 EUR on 2 June, Dee 12.50 USD):
+ * Eve orders 100 EUR three times in the last 30 days; eight visitors see the experiment.
+ * In EUR, Eve scores 5 5 5 (champions) and Ann 1 1 1 (hibernating); Dee, alone in USD,
+ * 1 1 1 (hibernating). Saved segments: `eur-buyers` (Ann, Eve), `big-spenders` (Eve).
+ */
+export async function seedAnalytics(database: TestDatabase, people: ShopPeople): Promise<{ eve: string }> {
+  const tag = people.ann.userId.slice('ann-'.length);
+  const eve = `eve-${tag}`;
+  const events = [
+    ...[30, 10, 1].map((days, i) =>
+      trackEvent({ event: 'Order Completed', anonymousId: eve, userId: eve, timestamp: daysAgo(days).toISOString(), properties: { order_id: `o-eve-${i}-${tag}`, revenue: 100, currency: 'EUR' } })),
+    ...(['control', 'green'] as const).flatMap((variant) =>
+      [0, 1, 2, 3].flatMap((i) => {
+        const anonymousId = `${variant}-${i}-${tag}`;
+        const converts = variant === 'control' ? i < 1 : i < 3;
+        return [
+          trackEvent({ event: 'Experiment Viewed', anonymousId, timestamp: exposedAt('10:00'), properties: { experiment_id: EXPERIMENT, variant_id: variant, variant_name: variant === 'control' ? 'Control' : 'Green button' } }),
+          ...(converts ? [trackEvent({ event: 'Signed Up', anonymousId, timestamp: exposedAt('10:10'), properties: {} })] : []),
+        ];
+      })),
+  ];
+  const app = testApp(database);
+  for (const event of events) {
+    const res = await postJson(app, '/v1/batch', { batch: [event] }, { authorization: basic(shop.writeKey) });
+    expect(await res.json()).toMatchObject({ accepted: 1 });
+  }
+  await app.writer.drain();
+  await sql`insert into segments (name, description, definition) values
+    ('eur-buyers', 'Ordered in EUR', ${"select customer_id from orders where currency = 'EUR'"}),
+    ('big-spenders', 'Net revenue of 100 or more in a currency', 'select customer_id from customer_revenue where net_revenue >= 100')`.execute(database.db);
+  return { eve };
 }
 
 /** Logs in to the dashboard of `app`: the answer's status, the session cookie to send back and the CSRF token. */

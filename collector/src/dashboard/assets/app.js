@@ -1,10 +1,12 @@
 // The dashboard's page: plain DOM modules, no framework. Each panel shows the SQL it ran (the
 // server returns it with the rows) under a "SQL" toggle. This module logs in and routes.
 import { showCustomers } from './customers.js';
+import { showExperiments } from './experiments.js';
 import { showFunnel } from './funnel.js';
 import { showOverview, stopLive } from './overview.js';
 import { api, setCsrfToken, view, whenLoggedOut } from './page.js';
 import { showQueries } from './queries.js';
+import { showSegments } from './segments.js';
 import { showTrends } from './trends.js';
 
 const nav = document.getElementById('nav');
@@ -53,13 +55,15 @@ function route() {
     if (link.getAttribute('href') === `#${panelName}`) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
-  if (panelName === 'funnel') return showFunnel();
+  if (panelName === 'funnel') return showFunnel(new URLSearchParams(query).get('breakdown') ?? undefined);
   if (panelName === 'trends') return showTrends();
   if (panelName === 'customers') {
     const search = new URLSearchParams(query);
     const kind = ['userId', 'email', 'anonymousId'].find((one) => search.has(one));
     return showCustomers(kind ? { kind, value: search.get(kind) } : undefined);
   }
+  if (panelName === 'segments') return showSegments(id === undefined ? undefined : decodeURIComponent(id));
+  if (panelName === 'experiments') return showExperiments(new URLSearchParams(query));
   if (panelName === 'queries') return showQueries(id);
   return showOverview();
 }

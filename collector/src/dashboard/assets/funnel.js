@@ -2,7 +2,8 @@
 // per step with its customers, conversion and median time.
 import { api, defaultRange, el, errorBox, formatValue, panel, params, sqlToggle, view } from './page.js';
 
-export async function showFunnel() {
+/** `initialBreakdown`: a breakdown to choose at once, e.g. `experiment:checkout-button` from the experiments panel. */
+export async function showFunnel(initialBreakdown) {
   const range = defaultRange();
   let names = [];
   const status = el('p', { class: 'muted', text: 'Loading event names…' });
@@ -29,6 +30,14 @@ export async function showFunnel() {
   const within = el('select', { id: 'funnel-within' }, ['1 hours', '24 hours', '7 days', '30 days'].map((value) => el('option', { value, text: value.replace('1 hours', '1 hour'), selected: value === '7 days' })));
   const breakdown = el('select', { id: 'funnel-breakdown' }, el('option', { value: '', text: '(none)' }),
     ['utm_source', 'utm_medium', 'utm_campaign', 'device_type', 'browser', 'os', 'source_id'].map((value) => el('option', { value, text: value })));
+  // Each experiment seen in `Experiment Viewed` events: its customers by the variant they had seen.
+  const experiments = el('optgroup', { label: 'Experiment variant' });
+  breakdown.append(experiments);
+  const chooseExperiment = (id) => {
+    const value = `experiment:${id}`;
+    if (![...breakdown.options].some((option) => option.value === value)) experiments.append(el('option', { value, text: value }));
+    breakdown.value = value;
+  };
   let latest = 0;
   const form = el('form', { onsubmit: async (event) => {
     event.preventDefault();
@@ -52,6 +61,9 @@ export async function showFunnel() {
   const namesToggle = el('div');
   view.replaceChildren(el('h2', { text: 'Funnel' }), status, form, result, namesToggle);
   try {
+    const seen = await api('experiments');
+    for (const row of seen.rows) experiments.append(el('option', { value: `experiment:${row.experiment_id}`, text: `experiment:${row.experiment_id}` }));
+    if (initialBreakdown?.startsWith('experiment:')) chooseExperiment(initialBreakdown.slice('experiment:'.length));
     const data = await api('event-names');
     names = data.rows.map((row) => row.event);
     namesSql = data.sql;
