@@ -88,9 +88,13 @@ describe(`daily roll-ups on ${testEngine}`, () => {
     expect(stored.counts.some((row: any) => row.path === '/late')).toBe(true);
   });
 
-  test('a forgotten customer leaves the refreshed days: no row keeps their id', async () => {
+  test("forgetting a customer removes their id from the roll-ups at once; a refresh then fixes the days' counts", async () => {
     const bob = (await sql<{ customer_id: string }>`select distinct customer_id::text from events where anonymous_id = 'bob'`.execute(database.db)).rows[0]!.customer_id;
+    const held = async () =>
+      (await sql<{ rows: number }>`select (select count(*) from customer_days where customer_id = ${bob}) + (select count(*) from customer_page_days where customer_id = ${bob}) as rows`.execute(database.db)).rows[0]!.rows;
+    expect(Number(await held())).toBeGreaterThan(0);
     expect(await forgetPerson(database.db, { anonymousId: 'bob' }, { channel: 'test' })).not.toBeNull();
+    expect(Number(await held())).toBe(0);
     await refreshDailyRollups(database.db, { from: '2026-09-01', to: '2026-09-03' });
     const { stored, direct } = await storedAndDirect(database.db, '2026-09-01', '2026-09-03');
     expect(stored).toEqual(direct);
