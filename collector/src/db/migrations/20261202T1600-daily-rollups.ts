@@ -43,7 +43,9 @@ export async function up(db: Kysely<any>): Promise<void> {
       path text,
       customer_id uuid not null
     );
-    create index customer_page_days_day on customer_page_days (day, path);
+    create index customer_page_days_day on customer_page_days (day);
+    -- Top pages count each page's visitors over a range from this index alone.
+    create index customer_page_days_path on customer_page_days (path, day) include (customer_id);
 
     create function tally_refresh_daily_rollups(from_day date, to_day date) returns void
     language plpgsql as $fn$
