@@ -109,6 +109,7 @@ const Environment = z.object({
   TALLY_LOG_LEVEL: z.preprocess(unset, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info')),
   TALLY_RETENTION_INTERVAL_MS: int(1_000, 7 * 86_400_000, 3_600_000),
   TALLY_REJECTED_RETENTION_DAYS: int(1, 36_500, 30),
+  TALLY_ROLLUP_INTERVAL_MS: int(1_000, 86_400_000, 300_000),
   TALLY_DASHBOARD: z.preprocess(unset, z.enum(['on', 'off'], { error: 'expected "on" or "off"' }).default('off')),
   TALLY_DASHBOARD_PASSWORD: secret(12),
   TALLY_DASHBOARD_DATABASE_URL: z.preprocess(unset, z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// connection string').optional()),
@@ -203,7 +204,7 @@ export interface CollectorConfig extends DatabaseLocation {
   /** Whether sources that do not say set the anonymousId cookie from the server (`TALLY_ANONYMOUS_ID_COOKIE`). */
   anonymousIdCookie: boolean;
   logLevel: Environment['TALLY_LOG_LEVEL'];
-  /** Retention schedule from `TALLY_RETENTION_INTERVAL_MS` and `TALLY_REJECTED_RETENTION_DAYS` (see `retention/`). */
+  /** Retention schedule from `TALLY_RETENTION_INTERVAL_MS`, `TALLY_REJECTED_RETENTION_DAYS` and `TALLY_ROLLUP_INTERVAL_MS` (see `retention/`). */
   retention: RetentionSettings;
   /** True when no source was configured and the development source is in use. */
   usingDevelopmentSource: boolean;
@@ -276,7 +277,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trackerScriptName: e.TALLY_TRACKER_SCRIPT_NAME,
     anonymousIdCookie: e.TALLY_ANONYMOUS_ID_COOKIE,
     logLevel: e.TALLY_LOG_LEVEL,
-    retention: { intervalMs: e.TALLY_RETENTION_INTERVAL_MS, rejectedRetentionDays: e.TALLY_REJECTED_RETENTION_DAYS },
+    retention: { intervalMs: e.TALLY_RETENTION_INTERVAL_MS, rejectedRetentionDays: e.TALLY_REJECTED_RETENTION_DAYS, rollupIntervalMs: e.TALLY_ROLLUP_INTERVAL_MS },
     dashboard,
     customerImport: importSettingsOf(e),
   };

@@ -5,14 +5,23 @@
  * each of them.
  */
 
-/** Overview: events, visitors (distinct customers seen), customers who ordered and orders, for the range and the one before it. */
-export const OVERVIEW_TOTALS = `select ranges.period, seen.events, seen.visitors, bought.customers, bought.orders
+/**
+ * Overview: events, visitors (distinct customers seen), customers who ordered and orders, for the
+ * range and the one before it. Events and visitors come from the daily roll-ups (whole UTC days,
+ * from the day of `since` to the day before `until`'s; see `tally_refresh_daily_rollups`).
+ */
+export const OVERVIEW_TOTALS = `select ranges.period, counted.events, seen.visitors, bought.customers, bought.orders
   from (values ('current', {{since}}::timestamptz, {{until}}::timestamptz),
                ('previous', {{previous_since}}::timestamptz, {{since}}::timestamptz)) as ranges (period, since, until)
   cross join lateral (
-    select count(*) as events, count(distinct customer_id) as visitors
-      from events
-     where "timestamp" >= ranges.since and "timestamp" < ranges.until
+    select coalesce(sum(events), 0)::bigint as events
+      from daily_event_counts
+     where day >= (ranges.since at time zone 'UTC')::date and day < (ranges.until at time zone 'UTC')::date
+  ) as counted
+  cross join lateral (
+    select count(distinct customer_id) as visitors
+      from customer_days
+     where day >= (ranges.since at time zone 'UTC')::date and day < (ranges.until at time zone 'UTC')::date
   ) as seen
   cross join lateral (
     select count(distinct customer_id) as customers, count(*) as orders
@@ -30,13 +39,20 @@ export const OVERVIEW_REVENUE = `select coalesce(currency, '(none)') as currency
  group by 1
  order by revenue desc, currency`;
 
-/** Overview: the most viewed pages. */
-export const TOP_PAGES = `select path, count(*) as pageviews, count(distinct customer_id) as visitors
-  from events
- where type = 'page' and "timestamp" >= {{since}}::timestamptz and "timestamp" < {{until}}::timestamptz
- group by path
- order by pageviews desc, path
- limit 10`;
+/** Overview: the most viewed pages, from the daily roll-ups (whole UTC days, as `OVERVIEW_TOTALS`). */
+export const TOP_PAGES = `select viewed.path, viewed.pageviews,
+       (select count(distinct customer_id) from customer_page_days v
+         where (v.path = viewed.path or (v.path is null and viewed.path is null))
+           and v.day >= ({{since}}::timestamptz at time zone 'UTC')::date and v.day < ({{until}}::timestamptz at time zone 'UTC')::date) as visitors
+  from (
+    select path, sum(events)::bigint as pageviews
+      from daily_event_counts
+     where type = 'page' and day >= ({{since}}::timestamptz at time zone 'UTC')::date and day < ({{until}}::timestamptz at time zone 'UTC')::date
+     group by path
+     order by pageviews desc, path
+     limit 10
+  ) as viewed
+ order by viewed.pageviews desc, viewed.path`;
 
 /** Overview: the sites that sent visitors (the referrer's host, pages from the same host left out). */
 export const TOP_REFERRERS = `select referrer_host, count(distinct customer_id) as visitors, count(*) as pageviews
@@ -79,17 +95,17 @@ export const FUNNEL = `select step, event, breakdown_value, customers, conversio
   from funnel({{steps}}, {{since}}::timestamptz, {{until}}::timestamptz, {{within}}::interval, {{breakdown}})
  order by breakdown_value nulls first, step`;
 
-/** Trends: customers with at least one event, per UTC day. */
-export const DAILY_ACTIVE_CUSTOMERS = `select ("timestamp" at time zone 'UTC')::date::text as day, count(distinct customer_id) as customers
-  from events
- where customer_id is not null and "timestamp" >= {{since}}::timestamptz and "timestamp" < {{until}}::timestamptz
+/** Trends: customers with at least one event, per UTC day (daily roll-ups, whole UTC days). */
+export const DAILY_ACTIVE_CUSTOMERS = `select day::text as day, count(*) as customers
+  from customer_days
+ where day >= ({{since}}::timestamptz at time zone 'UTC')::date and day < ({{until}}::timestamptz at time zone 'UTC')::date
  group by 1
  order by 1`;
 
-/** Trends: events per UTC day, by track event name (pages and other types by their type). */
-export const EVENTS_PER_DAY = `select ("timestamp" at time zone 'UTC')::date::text as day, coalesce(event, '(' || type || ')') as name, count(*) as events
-  from events
- where "timestamp" >= {{since}}::timestamptz and "timestamp" < {{until}}::timestamptz
+/** Trends: events per UTC day, by track event name (pages and other types by their type); daily roll-ups, whole UTC days. */
+export const EVENTS_PER_DAY = `select day::text as day, coalesce(event, '(' || type || ')') as name, sum(events)::bigint as events
+  from daily_event_counts
+ where day >= ({{since}}::timestamptz at time zone 'UTC')::date and day < ({{until}}::timestamptz at time zone 'UTC')::date
  group by 1, 2
  order by 1, 3 desc, 2`;
 

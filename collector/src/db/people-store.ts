@@ -125,6 +125,10 @@ export async function deletePersonRows(trx: Kysely<Database>, customerIds: reado
     .where((eb) => eb.or([eb('from_customer_id', 'in', ids), eb('into_customer_id', 'in', ids)]))
     .executeTakeFirst();
   const customers = await trx.deleteFrom('customers').where('id', 'in', ids).executeTakeFirst();
+  // The daily roll-ups hold customer ids per day: theirs go now; the days' counts change when
+  // those days are next refreshed (docs/sql.md, Daily roll-ups).
+  await sql`delete from customer_days where customer_id = any(${sqlArray(ids, 'uuid')})`.execute(trx);
+  await sql`delete from customer_page_days where customer_id = any(${sqlArray(ids, 'uuid')})`.execute(trx);
   result.events = Number(events.numDeletedRows);
   result.identities = Number(identities.numDeletedRows);
   result.merges = Number(merges.numDeletedRows);

@@ -20,6 +20,7 @@ import * as attitudinal from './20261202T1130-attitudinal.js';
 import * as profile from './20261202T1140-profile.js';
 import * as funnelByVariant from './20261202T1155-funnel-by-variant.js';
 import * as identityLocks from './20261202T1400-identity-locks.js';
+import * as dailyRollups from './20261202T1600-daily-rollups.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -47,4 +48,5 @@ export const migrations: Record<string, Migration> = {
   '20261202T1200-app-sessions': appSessions,
   '20261202T1300-dashboard': dashboard,
   '20261202T1400-identity-locks': identityLocks,
+  '20261202T1600-daily-rollups': dailyRollups,
 };
