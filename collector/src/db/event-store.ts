@@ -70,9 +70,12 @@ export const insertEvents = (rowsJson: string, before: readonly RawBuilder<unkno
       select * from rows from (jsonb_to_recordset(${rowsJson}::jsonb) as (${sql.raw(COLUMN_DEFINITIONS)}))
         with ordinality as r(${sql.raw(COLUMN_NAMES)}, ordinality)
     )`,
+    // Claimed in key order: two transactions claiming overlapping messages (a sender's
+    // retry racing its first try) then wait for each other in the same order, never in a
+    // deadlock, whatever the order of their batches.
     sql`claimed as (
       insert into event_messages (source_id, message_id)
-      select source_id, message_id from incoming
+      select source_id, message_id from incoming order by source_id, message_id
       on conflict (source_id, message_id) do nothing
       returning source_id, message_id
     )`,

@@ -56,7 +56,14 @@ export async function writeFlush(trx: Kysely<Database>, flush: Flush): Promise<{
  * that moved, gathered by the statement that moves them.
  */
 async function writeMerges(trx: Kysely<Database>, stitch: StitchWrites): Promise<void> {
-  const customers = new Map(stitch.customers.map((patch) => [patch.id, structuredClone(patch)]));
+  // Folding replaces top-level keys only, so a copy one level deep keeps the plan intact
+  // (a deep copy of traits nested thousands deep would overflow the stack).
+  const customers = new Map(
+    stitch.customers.map((patch) => [
+      patch.id,
+      { ...patch, traits: { ...patch.traits }, trait_timestamps: { ...patch.trait_timestamps }, trait_sources: { ...patch.trait_sources } },
+    ]),
+  );
   const survivorOf = new Map(stitch.mergedAway.map((m) => [m.from_customer_id, m.into_customer_id]));
   const locked = new Map((await lockCustomers(trx, [...new Set([...survivorOf.keys(), ...survivorOf.values()])])).map((row) => [row.id, row]));
   for (const [from, into] of survivorOf) {
