@@ -110,6 +110,11 @@ export function createMetrics(
       'After a statement failure: requests that failed again alone (outcome="request_failed") and events set aside as write_failed (outcome="event_failed").',
       ['outcome'],
     ),
+    writeConflictRetries: new Counter(
+      'tally_write_conflict_retries_total',
+      'Write transactions the database rolled back for colliding with another (deadlock, serialization failure) and the collector ran again; a retry answers nobody 503.',
+      [],
+    ),
     writeBatchSize: new Histogram('tally_write_batch_size', 'Rows (events and rejected events) per write transaction.', [
       1, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000,
     ]),
@@ -120,6 +125,7 @@ export function createMetrics(
     recordFlush(stats: FlushStats): void {
       metrics.writeBatchSize.observe(stats.events);
       metrics.writeSeconds.observe(stats.seconds);
+      if (stats.conflictRetries) metrics.writeConflictRetries.inc({}, stats.conflictRetries);
       if (!stats.ok) {
         metrics.writeFailures.inc({ kind: stats.failure ?? 'statement' });
         metrics.writeIsolated.inc({ outcome: 'request_failed' }, stats.failedRequests ?? 0);

@@ -40,7 +40,10 @@ export function refusalClauses(records: readonly RejectedRecord[]): RawBuilder<u
     counts.set(key, count);
   }
   if (counts.size > 0) {
-    const rows = [...counts.values()].map(({ source_id, category, day, events }) => ({ source_id, category: storableText(category), day, events }));
+    // In key order, as every writer takes them, so that two writers wait rather than deadlock.
+    const rows = [...counts.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, { source_id, category, day, events }]) => ({ source_id, category: storableText(category), day, events }));
     clauses.push(sql`consent_refused as (
       insert into consent_refusals as c (source_id, category, day, events)
       select source_id, category, day, events

@@ -11,7 +11,7 @@ import {
 import { lockCustomers } from '../db/identity-store.js';
 import type { Database } from '../db/schema/database.js';
 import type { MatchRule } from '../db/schema/import.js';
-import { classifyWriteFailure, describeWriteFailure } from '../ingest/write-failure.js';
+import { classifyWriteFailure, describeWriteFailure, retryingConflicts } from '../ingest/write-failure.js';
 import { readCustomerRecord, type CustomerRecord, type RowError } from './customer-record.js';
 import { buildWrite, storedKeys, type Placement } from './apply-records.js';
 import { CustomerIndex, DEFAULT_MATCH_THRESHOLD, MATCH_RULES, matchRecord } from './match.js';
@@ -155,7 +155,8 @@ interface ChunkContext {
 
 async function importChunk(context: ChunkContext, records: CustomerRecord[]): Promise<void> {
   try {
-    await writeChunk(context, records);
+    // A chunk rolled back for colliding with the collector's writes (a deadlock) is run again.
+    await retryingConflicts(() => writeChunk(context, records));
   } catch (error) {
     if (classifyWriteFailure(error) === 'unavailable' || records.length === 1) {
       if (records.length === 1 && classifyWriteFailure(error) !== 'unavailable') {

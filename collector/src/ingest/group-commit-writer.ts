@@ -10,6 +10,7 @@ import {
   DatabaseUnavailableError,
   describeWriteFailure,
   RequestWriteError,
+  retryingConflicts,
   type WriteFailureKind,
 } from './write-failure.js';
 
@@ -70,6 +71,8 @@ export interface FlushStats {
   /** After a statement failure: requests that failed again alone, and their events set aside as `write_failed`. */
   failedRequests?: number;
   failedEvents?: number;
+  /** Times a transaction of this flush was rolled back for colliding with another (a deadlock) and run again. */
+  conflictRetries?: number;
 }
 
 export interface GroupCommitWriterOptions {
@@ -144,9 +147,10 @@ export function createGroupCommitWriter(options: GroupCommitWriterOptions): Even
     const size = batch.reduce((n, p) => n + p.request.events.length + p.request.rejected.length, 0);
     inFlightEvents += size;
     const started = performance.now();
-    const stats: FlushStats = { events: size, requests: batch.length, seconds: 0, ok: false };
+    const stats: FlushStats = { events: size, requests: batch.length, seconds: 0, ok: false, conflictRetries: 0 };
+    const onConflict = () => stats.conflictRetries!++;
     try {
-      const results = await writeTransaction(options.db, batch.map((p) => p.request));
+      const results = await writeTransaction(options.db, batch.map((p) => p.request), onConflict);
       stats.ok = true;
       batch.forEach((pending, i) => pending.resolve(results[i]!));
     } catch (error) {
@@ -155,7 +159,7 @@ export function createGroupCommitWriter(options: GroupCommitWriterOptions): Even
       if (stats.failure === 'unavailable') {
         for (const pending of batch) pending.reject(new DatabaseUnavailableError(error));
       } else {
-        Object.assign(stats, await writeOneAtATime(options.db, batch, error));
+        Object.assign(stats, await writeOneAtATime(options.db, batch, error, onConflict));
       }
     } finally {
       active--;
@@ -199,6 +203,7 @@ async function writeOneAtATime(
   db: Kysely<Tables>,
   batch: readonly Pending[],
   groupError: unknown,
+  onConflict: () => void,
 ): Promise<Pick<FlushStats, 'failedRequests' | 'failedEvents'>> {
   let failedRequests = 0;
   let failedEvents = 0;
@@ -211,7 +216,7 @@ async function writeOneAtATime(
     try {
       // A request alone in the group already failed alone.
       const knownFailure = batch.length === 1 ? groupError : undefined;
-      const result = await writeAlone(db, pending.request, knownFailure);
+      const result = await writeAlone(db, pending.request, knownFailure, onConflict);
       if (result.failed.length > 0) failedRequests++;
       failedEvents += result.failed.length;
       pending.resolve(result);
@@ -224,12 +229,12 @@ async function writeOneAtATime(
   return { failedRequests, failedEvents };
 }
 
-async function writeAlone(db: Kysely<Tables>, request: WriteRequest, knownFailure: unknown): Promise<WriteResult> {
+async function writeAlone(db: Kysely<Tables>, request: WriteRequest, knownFailure: unknown, onConflict: () => void): Promise<WriteResult> {
   const unavailable = (error: unknown) => classifyWriteFailure(error) === 'unavailable';
   let failure = knownFailure;
   if (failure === undefined) {
     try {
-      return (await writeTransaction(db, [request]))[0]!;
+      return (await writeTransaction(db, [request], onConflict))[0]!;
     } catch (error) {
       if (unavailable(error)) throw new DatabaseUnavailableError(error);
       failure = error;
@@ -240,7 +245,7 @@ async function writeAlone(db: Kysely<Tables>, request: WriteRequest, knownFailur
   // One transaction for the request, each event under a savepoint: the events that fail alone
   // are set aside, and either all the rest commits with them or nothing of the request does.
   try {
-    return await db.transaction().execute(async (trx) => {
+    return await retryingConflicts(() => db.transaction().execute(async (trx) => {
       const result: WriteResult = { accepted: 0, duplicates: 0, failed: [] };
       const setAside: RejectedRecord[] = [];
       for (const [position, event] of request.events.entries()) {
@@ -248,7 +253,7 @@ async function writeAlone(db: Kysely<Tables>, request: WriteRequest, knownFailur
         if (error === undefined) {
           await savepoint(trx, 'tally_event');
           try {
-            const [one] = await writeTransaction(db, [{ events: [event], rejected: [] }], trx);
+            const [one] = await writeRequests(trx, [{ events: [event], rejected: [] }]);
             await releaseSavepoint(trx, 'tally_event');
             result.accepted += one!.accepted;
             result.duplicates += one!.duplicates;
@@ -262,16 +267,24 @@ async function writeAlone(db: Kysely<Tables>, request: WriteRequest, knownFailur
         result.failed.push({ position, messageId: event.message_id });
         setAside.push(writeFailedRejection(event, describeWriteFailure(error), request.rejectedBudget ?? DEFAULT_REJECTED_BUDGET));
       }
-      await writeTransaction(db, [{ events: [], rejected: [...request.rejected, ...setAside] }], trx);
+      await writeRequests(trx, [{ events: [], rejected: [...request.rejected, ...setAside] }]);
       return result;
-    });
+    }), onConflict);
   } catch (error) {
     throw unavailable(error) ? new DatabaseUnavailableError(error) : new RequestWriteError(error);
   }
 }
 
-/** Writes requests in one transaction: its own, or `outer` when given (whose owner commits it). */
-async function writeTransaction(db: Kysely<Tables>, requests: readonly WriteRequest[], outer?: Transaction<Tables>): Promise<WriteResult[]> {
+/**
+ * Writes requests in a transaction of their own, run again (`onConflict` told) when the
+ * database rolls it back for colliding with another.
+ */
+function writeTransaction(db: Kysely<Tables>, requests: readonly WriteRequest[], onConflict: () => void): Promise<WriteResult[]> {
+  return retryingConflicts(() => db.transaction().execute((trx) => writeRequests(trx, requests)), onConflict);
+}
+
+/** Writes requests inside `trx`, whose owner commits it. */
+async function writeRequests(trx: Transaction<Tables>, requests: readonly WriteRequest[]): Promise<WriteResult[]> {
   // Within one transaction the first copy of a (source, messageId) is written; later copies
   // are duplicates of their own requests.
   const firstSeen = new Map<string, number>();
@@ -292,25 +305,19 @@ async function writeTransaction(db: Kysely<Tables>, requests: readonly WriteRequ
   });
   const rejected = requests.flatMap((request) => request.rejected);
 
-  await inTransaction(db, outer, async (trx) => {
-    // Two statements per transaction: the identity read (with its locks), then the one
-    // writer's statement holding the identity writes, the events and the refused events.
-    const stitch =
-      unique.length > 0 ? await stitchBatch(trx, unique.map((event, i) => toStitchInput(event, requests[owner[i]!]!.sourceKind ?? 'client'))) : noStitchWrites([]);
-    const rows = unique.map((event, i) => ({ ...event, customer_id: stitch.customerIds[i] ?? null }));
-    const stored = await writeFlush(trx, { stitch, events: rows, rejected });
-    const inserted = new Set(stored.map((row) => `${row.source_id}\n${row.message_id}`));
-    unique.forEach((event, i) => {
-      const result = results[owner[i]!]!;
-      if (inserted.has(`${event.source_id}\n${event.message_id}`)) result.accepted++;
-      else result.duplicates++;
-    });
+  // Two statements per transaction: the identity read (with its locks), then the one
+  // writer's statement holding the identity writes, the events and the refused events.
+  const stitch =
+    unique.length > 0 ? await stitchBatch(trx, unique.map((event, i) => toStitchInput(event, requests[owner[i]!]!.sourceKind ?? 'client'))) : noStitchWrites([]);
+  const rows = unique.map((event, i) => ({ ...event, customer_id: stitch.customerIds[i] ?? null }));
+  const stored = await writeFlush(trx, { stitch, events: rows, rejected });
+  const inserted = new Set(stored.map((row) => `${row.source_id}\n${row.message_id}`));
+  unique.forEach((event, i) => {
+    const result = results[owner[i]!]!;
+    if (inserted.has(`${event.source_id}\n${event.message_id}`)) result.accepted++;
+    else result.duplicates++;
   });
   return results;
-}
-
-function inTransaction<T>(db: Kysely<Tables>, outer: Transaction<Tables> | undefined, work: (trx: Transaction<Tables>) => Promise<T>): Promise<T> {
-  return outer ? work(outer) : db.transaction().execute(work);
 }
 
 function toStitchInput(event: EventRecord, sourceKind: SourceKind): StitchInput {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { classifyWriteFailure } from './write-failure.js';
+import { CONFLICT_ATTEMPTS, classifyWriteFailure, DatabaseUnavailableError, retryingConflicts } from './write-failure.js';
 
 const pgError = (code: string, message = 'error') => Object.assign(new Error(message), { code });
 
@@ -46,5 +46,31 @@ describe('classifyWriteFailure', () => {
     expect(classifyWriteFailure(new TypeError("Cannot read properties of undefined (reading 'x')"))).toBe('statement');
     expect(classifyWriteFailure('a string')).toBe('statement');
     expect(classifyWriteFailure(undefined)).toBe('statement');
+  });
+});
+
+describe('retryingConflicts', () => {
+  test('runs a transaction rolled back for a deadlock or a serialization failure again, and returns its answer', async () => {
+    const failures = [pgError('40P01'), pgError('40001')];
+    const told: unknown[] = [];
+    let tries = 0;
+    const answer = await retryingConflicts(async () => {
+      tries++;
+      const failure = failures.shift();
+      if (failure) throw failure;
+      return 'committed';
+    }, (error) => told.push(error));
+    expect(answer).toBe('committed');
+    expect(tries).toBe(3);
+    expect(told.map((error) => (error as { code: string }).code)).toEqual(['40P01', '40001']);
+  });
+
+  test('throws any other failure at once, and the last conflict after its last attempt', async () => {
+    let tries = 0;
+    await expect(retryingConflicts(async () => { tries++; throw pgError('23505'); })).rejects.toMatchObject({ code: '23505' });
+    expect(tries).toBe(1);
+    tries = 0;
+    await expect(retryingConflicts(async () => { tries++; throw new DatabaseUnavailableError(pgError('40P01')); })).rejects.toBeInstanceOf(DatabaseUnavailableError);
+    expect(tries).toBe(CONFLICT_ATTEMPTS);
   });
 });
