@@ -114,6 +114,9 @@ describe(`the dashboard in Chromium on ${testEngine}`, () => {
     expect(identities.join(' ')).toContain(people.ann.laptop);
     expect(await page.locator('#customer-orders tbody tr').count()).toBe(1);
     expect(await page.locator('#customer-timeline tbody tr').count()).toBe(8);
+    // The search itself is behind a SQL toggle, as every panel is.
+    await page.locator('#customer-search details.sql summary').click();
+    expect(await page.locator('#customer-search details.sql pre').textContent()).toContain(`tally_normalise_email('${people.ann.email}')`);
     await shot('customer-360');
   });
 

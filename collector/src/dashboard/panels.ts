@@ -1,9 +1,12 @@
 import { isAcceptedInstant } from '@tally/schemas';
+import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
+import { customersNamedBy } from '../db/people-store.js';
+import type { Database as Tables } from '../db/schema/database.js';
 import { ApiError } from '../errors.js';
-import { locatePerson, parsePersonQuery, PersonQueryError, type PersonQuery } from '../privacy/person.js';
+import { parsePersonQuery, personKey, PersonQueryError, type PersonQuery } from '../privacy/person.js';
 import * as queries from './queries.js';
 import type { DashboardReader, QueryResult } from './reader.js';
-import { renderSql, type SqlValue } from './sql-text.js';
+import { inlineParameters, renderSql, type SqlValue } from './sql-text.js';
 
 /** One panel's answer: the SQL that ran (copyable into psql) and what it returned. */
 export interface PanelResult extends QueryResult {
@@ -77,10 +80,21 @@ export async function trends(reader: DashboardReader, range: { since: Date; unti
   return { dailyActive, eventsPerDay, sessionsPerDay };
 }
 
+/** Compiles Kysely queries to Postgres' SQL without a connection (the customer search). */
+const COMPILER = new Kysely<Tables>({
+  dialect: {
+    createAdapter: () => new PostgresAdapter(),
+    createDriver: () => new DummyDriver(),
+    createIntrospector: (db) => new PostgresIntrospector(db),
+    createQueryCompiler: () => new PostgresQueryCompiler(),
+  },
+});
+
 /**
  * A customer's 360° view. The person is found as the data-rights API finds them
- * (`privacy/person.ts`: by userId or anonymousId across the workspace, by e-mail trait
- * normalised); each part is then one query over their customers.
+ * (`customersNamedBy`: by userId or anonymousId across the workspace, by e-mail trait
+ * normalised), by that query's exact text, shown like every panel's; each part is then one
+ * query over their customers.
  */
 export async function customer360(reader: DashboardReader, search: Record<string, string | undefined>) {
   let person: PersonQuery;
@@ -90,11 +104,15 @@ export async function customer360(reader: DashboardReader, search: Record<string
     if (error instanceof PersonQueryError) throw badRequest(error.message);
     throw error;
   }
-  const { customerIds } = await reader.read((db) => locatePerson(db, person));
+  // The search is the data-rights API's own query, shown as the text that runs.
+  const text = inlineParameters(customersNamedBy(COMPILER, personKey(person)).compile());
+  const found: PanelResult = { sql: text, ...(await reader.query(text)) };
+  const customerIds = found.rows.map((row) => String(row.customer_id));
   if (customerIds.length === 0) throw new ApiError(404, 'not_found', 'no customer has this identifier');
   const values = { customer_ids: customerIds };
   return {
     customerIds,
+    search: found,
     profile: await runPanel(reader, queries.CUSTOMER_PROFILE, values),
     identities: await runPanel(reader, queries.CUSTOMER_IDENTITIES, values),
     merges: await runPanel(reader, queries.CUSTOMER_MERGES, values),

@@ -23,6 +23,7 @@ export async function showCustomers(search) {
       el('div', { class: 'grid' },
         panel('Profile', el('div', {}, profiles), data.profile.sql, { id: 'customer-profile' }),
         panel('Traits', el('div', {}, traits), data.profile.sql)),
+      panel('Found by', el('p', { class: 'muted', text: `${data.customerIds.length} customer${data.customerIds.length === 1 ? '' : 's'} with this ${search.kind === 'email' ? 'e-mail' : search.kind}` }), data.search.sql, { id: 'customer-search' }),
       panel('Segments (RFM groups, saved segments)', table(data.segments), data.segments.sql, { id: 'customer-segments' }),
       panel('Identities', table(data.identities), data.identities.sql, { id: 'customer-identities' }),
       panel('Merge history', table(data.merges), data.merges.sql),
