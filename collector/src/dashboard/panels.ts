@@ -123,9 +123,39 @@ export async function customer360(reader: DashboardReader, search: Record<string
   };
 }
 
-/** Segments: customers per RFM group and currency, and the saved segments with their size now. */
+/** A saved segment's size now, or why its definition did not run. */
+export type SegmentSize = { members: number; error: null } | { members: null; error: string };
+
+/**
+ * Segments: customers per RFM group and currency, and the saved segments with their size now.
+ * Each size is its own query in its own transaction: a definition that fails is answered on
+ * its row with the database's message, and the other segments are still counted. The SQL
+ * shown is every statement that ran, in order.
+ */
 export async function segments(reader: DashboardReader) {
-  return { rfm: await runPanel(reader, queries.RFM_GROUPS, {}), saved: await runPanel(reader, queries.SAVED_SEGMENTS, {}) };
+  const rfm = await runPanel(reader, queries.RFM_GROUPS, {});
+  const list = await runPanel(reader, queries.SAVED_SEGMENTS, {});
+  const statements = [list.sql];
+  const rows: Record<string, unknown>[] = [];
+  for (const row of list.rows) {
+    const text = renderSql(queries.SEGMENT_SIZE, { segment: String(row.name) });
+    statements.push(text);
+    rows.push({ ...row, ...(await segmentSize(reader, text)) });
+  }
+  return { rfm, saved: { sql: statements.join(';\n'), columns: [...list.columns, 'members', 'error'], rows } };
+}
+
+async function segmentSize(reader: DashboardReader, text: string): Promise<SegmentSize> {
+  try {
+    const { rows } = await reader.query(text);
+    return { members: Number(rows[0]?.members ?? 0), error: null };
+  } catch (error) {
+    // A database's answer about this query (an SQLSTATE) belongs on the row; anything else
+    // (the connection lost) fails the panel as a whole.
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) throw error;
+    return { members: null, error: typeof message === 'string' ? message : `the definition failed (${code})` };
+  }
 }
 
 /** One saved segment's members (a 404 when no segment has that name). */
