@@ -71,6 +71,12 @@ describe(`the dashboard's segments and experiments on ${testEngine}`, () => {
       expect(body.saved.rows[0].error).toMatch(/invalid input syntax for type integer: "unknown"/);
       expect(body.saved.sql).toContain("segment_members('adults')");
       expect(body.rfm.rows).toHaveLength(3);
+      // A customer's 360° view still opens: only its segments part, which runs every definition, fails.
+      const ann = await get(`customer?userId=${people.ann.userId}`);
+      expect(ann.status).toBe(200);
+      expect(ann.body.profile.rows).toHaveLength(1);
+      expect(ann.body.segments).toMatchObject({ rows: [], error: expect.stringMatching(/invalid input syntax for type integer/) });
+      expect(ann.body.segments.sql).toContain('from customer_profiles');
     } finally {
       await sql`delete from segments where name = 'adults'`.execute(database.db);
       await sql`update customers set traits = traits - 'age' where traits ? 'age'`.execute(database.db);

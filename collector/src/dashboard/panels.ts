@@ -119,8 +119,24 @@ export async function customer360(reader: DashboardReader, search: Record<string
     consent: await runPanel(reader, queries.CUSTOMER_CONSENT, values),
     orders: await runPanel(reader, queries.CUSTOMER_ORDERS, values),
     timeline: await runPanel(reader, queries.CUSTOMER_TIMELINE, values),
-    segments: await runPanel(reader, queries.CUSTOMER_SEGMENTS, values),
+    // It runs every saved segment's definition: one that no longer runs fails this part
+    // alone, with the database's message (the Segments page shows which segment it is).
+    segments: await runPanel(reader, queries.CUSTOMER_SEGMENTS, values).catch((error: unknown) => {
+      const message = databaseMessage(error);
+      if (message === undefined) throw error;
+      return { sql: renderSql(queries.CUSTOMER_SEGMENTS, values), columns: [], rows: [], error: message };
+    }),
   };
+}
+
+/**
+ * The database's own message when `error` is its answer about a query (it carries an SQLSTATE):
+ * such a failure belongs to the part that asked. Anything else (the connection lost) is not.
+ */
+function databaseMessage(error: unknown): string | undefined {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return undefined;
+  return typeof message === 'string' ? message : `the query failed (SQLSTATE ${code})`;
 }
 
 /** A saved segment's size now, or why its definition did not run. */
@@ -150,11 +166,10 @@ async function segmentSize(reader: DashboardReader, text: string): Promise<Segme
     const { rows } = await reader.query(text);
     return { members: Number(rows[0]?.members ?? 0), error: null };
   } catch (error) {
-    // A database's answer about this query (an SQLSTATE) belongs on the row; anything else
-    // (the connection lost) fails the panel as a whole.
-    const { code, message } = error as { code?: unknown; message?: unknown };
-    if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) throw error;
-    return { members: null, error: typeof message === 'string' ? message : `the definition failed (${code})` };
+    // The database's answer about this definition belongs on its row; anything else fails the panel.
+    const message = databaseMessage(error);
+    if (message === undefined) throw error;
+    return { members: null, error: message };
   }
 }
 
