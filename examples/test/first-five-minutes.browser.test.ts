@@ -70,6 +70,8 @@ describe('the first five minutes in Chromium: pnpm start, a visit through the sh
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
+    // Nothing a newcomer who opens the console would take for a fault (a missing favicon included).
+    page.on('console', (message) => (message.type() === 'error' ? errors.push(message.text()) : undefined));
 
     // The shop: a product, into the cart, log in, check out, place the order.
     await page.goto(shop);
