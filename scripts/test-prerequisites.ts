@@ -1,5 +1,5 @@
 /**
- * The first step of `pnpm test`: the real-browser suites drive Debian's Chromium, and the
+ * The first step of `pnpm test` and `pnpm test:faults`: the real-browser suites drive Debian's Chromium, and the
  * README's reverse-proxy recipes are run by Debian's nginx and Caddy, each at a fixed path.
  * Where one is missing, this installs the Debian packages when it may (root, with apt-get),
  * saying so; otherwise it stops before anything runs, printing the one command that installs
