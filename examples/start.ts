@@ -77,7 +77,7 @@ console.log(`
 ${loginLink ? `  dashboard   ${loginLink}
               (a one-time login link: it opens on the checkout funnel of your visit)
 ` : ''}
-  Click through the shop, then, in another terminal:
+  Click through the shop, then ${loginLink ? 'open the dashboard link above; or, ' : ''}in another terminal:
 
     pnpm sql examples/sql/checkout-funnel.sql
     pnpm sql "select * from customer_profiles order by last_seen desc limit 5"

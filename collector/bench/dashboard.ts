@@ -86,6 +86,9 @@ if (analytics[0]!.present) {
     ['experiments', 'experiments seen', queries.EXPERIMENT_IDS, {}],
   );
   if (experiment !== undefined) panels.push(['experiments', 'results', queries.EXPERIMENT_RESULTS, { ...range, experiment, goal_event: 'Order Completed' }]);
+  // Each saved segment's size is a query of its own (one is timed: the first by name).
+  const { rows: saved } = await sql<{ name: string }>`select name from segments order by name limit 1`.execute(db);
+  if (saved[0] !== undefined) panels.push(['segments', `size of ${saved[0].name}`, queries.SEGMENT_SIZE, { segment: saved[0].name }]);
 } else {
   console.log(`${flags.database} predates the analytics views (no customer_rfm): the segments and experiments panels are not timed`);
 }

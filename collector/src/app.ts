@@ -4,6 +4,7 @@ import type { Database } from './db/database.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import type { DashboardReader } from './dashboard/reader.js';
 import type { DashboardSessions } from './dashboard/sessions.js';
+import type { LoginThrottle } from './dashboard/login-throttle.js';
 import { DEFAULT_IMPORT_SETTINGS } from './config.js';
 import { ApiError, onError } from './errors.js';
 import type { EventWriter } from './ingest/group-commit-writer.js';
@@ -39,7 +40,7 @@ export interface AppDeps {
   /** Per-address and per-write-key request limits (429 with `Retry-After`); none when absent. */
   rateLimit?: RateLimitOptions | undefined;
   /** The dashboard's read-only reader and sessions; absent → `/dashboard` answers 404 (the default). */
-  dashboard?: { reader: DashboardReader; sessions: DashboardSessions } | undefined;
+  dashboard?: { reader: DashboardReader; sessions: DashboardSessions; loginThrottle?: LoginThrottle | undefined } | undefined;
 }
 
 /**
@@ -92,7 +93,15 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> & { writer: EventWr
   app.route('/v1/admin', dataRightsRoutes({ database: deps.database, adminKey: config.adminKey, now: routeDeps.now }));
   if (deps.dashboard) {
     app.get('/dashboard/', (c) => c.redirect('/dashboard', 301));
-    app.route('/dashboard', dashboardRoutes({ database: deps.database, ...deps.dashboard, secureCookie: config.publicUrl?.startsWith('https://') }));
+    app.route(
+      '/dashboard',
+      dashboardRoutes({
+        database: deps.database,
+        ...deps.dashboard,
+        secureCookie: config.publicUrl?.startsWith('https://'),
+        clientAddress: (c) => clientAddress(c, config.trustProxy, peer(c as never)),
+      }),
+    );
   }
   app.route(
     '/v1/admin',

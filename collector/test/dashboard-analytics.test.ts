@@ -3,6 +3,7 @@
  * view, against seeded data with answers known by hand, through the whole app as the
  * read-only dashboard role.
  */
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { testApp } from './support/collector-app.js';
 import { EXPERIMENT, EXPERIMENT_RANGE, logIn, seedAnalytics, seedShop, testDashboard, type ShopPeople, type TestDashboard } from './support/dashboard-data.js';
@@ -44,12 +45,42 @@ describe(`the dashboard's segments and experiments on ${testEngine}`, () => {
       { currency: 'EUR', rfm_group: 'hibernating', customers: 1, net_revenue: 30 },
       { currency: 'USD', rfm_group: 'hibernating', customers: 1, net_revenue: 12.5 },
     ]);
-    expect(body.saved.rows.map((row: any) => [row.name, row.description, row.members])).toEqual([
-      ['big-spenders', 'Net revenue of 100 or more in a currency', 1],
-      ['eur-buyers', 'Ordered in EUR', 2],
+    expect(body.saved.rows.map((row: any) => [row.name, row.description, row.members, row.error])).toEqual([
+      ['big-spenders', 'Net revenue of 100 or more in a currency', 1, null],
+      ['eur-buyers', 'Ordered in EUR', 2, null],
     ]);
     expect(body.rfm.sql).toContain('from customer_rfm');
-    expect(body.saved.sql).toContain('segment_members(s.name)');
+    expect(body.saved.sql).toContain("from segments s");
+    expect(body.saved.sql).toContain("segment_members('big-spenders')");
+    expect(body.saved.sql).toContain("segment_members('eur-buyers')");
+  });
+
+  test('segments: a saved segment whose definition stops running fails on its own row with the database\'s message; the others are still counted', async () => {
+    // It ran when saved (no customer then had a non-numeric "age"); now one has.
+    await sql`insert into segments (name, description, definition) values
+      ('adults', 'Aged 18 or more', ${"select id as customer_id from customers where (traits ->> 'age')::int >= 18"})`.execute(database.db);
+    await sql`update customers set traits = traits || '{"age": "unknown"}' where id = (select id from customers order by id limit 1)`.execute(database.db);
+    try {
+      const { status, body } = await get('segments');
+      expect(status).toBe(200);
+      expect(body.saved.rows.map((row: any) => [row.name, row.members])).toEqual([
+        ['adults', null],
+        ['big-spenders', 1],
+        ['eur-buyers', 2],
+      ]);
+      expect(body.saved.rows[0].error).toMatch(/invalid input syntax for type integer: "unknown"/);
+      expect(body.saved.sql).toContain("segment_members('adults')");
+      expect(body.rfm.rows).toHaveLength(3);
+      // A customer's 360° view still opens: only its segments part, which runs every definition, fails.
+      const ann = await get(`customer?userId=${people.ann.userId}`);
+      expect(ann.status).toBe(200);
+      expect(ann.body.profile.rows).toHaveLength(1);
+      expect(ann.body.segments).toMatchObject({ rows: [], error: expect.stringMatching(/invalid input syntax for type integer/) });
+      expect(ann.body.segments.sql).toContain('from customer_profiles');
+    } finally {
+      await sql`delete from segments where name = 'adults'`.execute(database.db);
+      await sql`update customers set traits = traits - 'age' where traits ? 'age'`.execute(database.db);
+    }
   });
 
   test("segments: a saved segment's members, each with the userId that opens their 360° view", async () => {

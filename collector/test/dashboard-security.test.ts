@@ -5,6 +5,7 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createLoginThrottle } from '../src/dashboard/login-throttle.js';
 import { testApp } from './support/collector-app.js';
 import { DASHBOARD_PASSWORD, logIn, RANGE, seedShop, testDashboard, type TestDashboard } from './support/dashboard-data.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
@@ -62,6 +63,35 @@ describe(`the dashboard's refusals on ${testEngine}`, () => {
     const admin = await logIn(app, 'admin-key-for-tests');
     expect(admin.status).toBe(200);
     expect((await app.request('/dashboard/api/live', { headers: { cookie: admin.cookie } })).status).toBe(200);
+  });
+
+  test('after 5 failed logins from one address in a minute its logins get 429 with Retry-After, even with the right password; other addresses log in', async () => {
+    let at = 0;
+    const throttled = testApp(database, {
+      dashboard: { ...dashboard, loginThrottle: createLoginThrottle({ now: () => at }) },
+      peerAddress: (c) => c.req.header('x-test-peer'),
+    });
+    const attempt = (password: string, peer: string) =>
+      throttled.request('/dashboard/login', { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-peer': peer }, body: JSON.stringify({ password }) });
+    // Right passwords are not counted: someone who logs in often is never slowed.
+    for (let i = 0; i < 8; i++) expect((await attempt(DASHBOARD_PASSWORD, '203.0.113.7')).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await attempt(`guess-${i}`, '203.0.113.7')).status).toBe(401);
+    const refused = await attempt(DASHBOARD_PASSWORD, '203.0.113.7');
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('12');
+    expect(refused.headers.get('set-cookie')).toBeNull();
+    expect(await refused.json()).toMatchObject({ error: { code: 'rate_limited', message: /too many failed logins/ } });
+    // A one-time link from that address waits too; its token is not spent.
+    const token = dashboard.sessions.issueLoginToken();
+    const link = () => throttled.request(`/dashboard/login/${token}`, { headers: { 'x-test-peer': '203.0.113.7' } });
+    expect((await link()).status).toBe(429);
+    // Another address (another IPv6 /64) is not held back.
+    expect((await attempt(DASHBOARD_PASSWORD, '2001:db8:1:2::9')).status).toBe(200);
+    // One more failed login a twelfth of a minute later.
+    at += 12_000;
+    expect((await link()).status).toBe(303);
+    expect((await attempt('guess-5', '203.0.113.7')).status).toBe(401);
+    expect((await attempt(DASHBOARD_PASSWORD, '203.0.113.7')).status).toBe(429);
   });
 
   test('a one-time login link opens one session, once', async () => {

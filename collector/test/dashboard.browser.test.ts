@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { sql } from 'kysely';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { testApp } from './support/collector-app.js';
@@ -114,7 +115,28 @@ describe(`the dashboard in Chromium on ${testEngine}`, () => {
     expect(identities.join(' ')).toContain(people.ann.laptop);
     expect(await page.locator('#customer-orders tbody tr').count()).toBe(1);
     expect(await page.locator('#customer-timeline tbody tr').count()).toBe(8);
+    // The search itself is behind a SQL toggle, as every panel is.
+    await page.locator('#customer-search details.sql summary').click();
+    expect(await page.locator('#customer-search details.sql pre').textContent()).toContain(`tally_normalise_email('${people.ann.email}')`);
     await shot('customer-360');
+  });
+
+  test('the segments page shows a saved segment that no longer runs as an error on its own row, the others with their size', async () => {
+    await sql`insert into segments (name, description, definition) values
+      ('adults', 'Aged 18 or more', ${"select id as customer_id from customers where (traits ->> 'age')::int >= 18"})`.execute(database.db);
+    await sql`update customers set traits = traits || '{"age": "unknown"}' where id = (select id from customers order by id limit 1)`.execute(database.db);
+    try {
+      await page.goto(`${served.url}/dashboard#segments`);
+      const broken = page.locator('#segments-saved tr[data-segment="adults"] [data-column="members"]');
+      await broken.waitFor();
+      expect(await broken.textContent()).toMatch(/^does not run: invalid input syntax for type integer: "unknown"/);
+      expect(await page.locator('#segments-saved tr[data-segment="eur-buyers"] [data-column="members"]').textContent()).toBe('2');
+      expect(await page.locator('#segments-rfm tbody tr').count()).toBe(3);
+      await shot('segments');
+    } finally {
+      await sql`delete from segments where name = 'adults'`.execute(database.db);
+      await sql`update customers set traits = traits - 'age' where traits ? 'age'`.execute(database.db);
+    }
   });
 
   test("opens an experiment's results: green converts 3 of 4, an uplift of 200 % over the control; its funnel by variant is a click away", async () => {

@@ -3,6 +3,7 @@
  * (support/dashboard-data.ts), on the real engine, through the whole app: login, session
  * cookie, the read-only role.
  */
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { testApp } from './support/collector-app.js';
 import { CHECKOUT, DASHBOARD_PASSWORD, logIn, RANGE, seedShop, testDashboard, type ShopPeople, type TestDashboard } from './support/dashboard-data.js';
@@ -173,6 +174,22 @@ describe(`the dashboard's panels on ${testEngine}`, () => {
     expect(new Set(body.timeline.rows.map((row: any) => row.anonymous_id))).toEqual(new Set([people.ann.laptop, people.ann.phone]));
     expect(body.timeline.rows).toHaveLength(8);
     expect(body.consent.rows).toEqual([]);
+  });
+
+  test('customer 360°: the search shows its SQL like every panel; that text, run as it is in psql, finds the same customers', async () => {
+    const email = `  ${people.ann.email.toUpperCase()}`;
+    const byEmail = await get(`customer?email=${encodeURIComponent(email)}`);
+    expect(byEmail.body.search.sql).toContain(`tally_normalise_email('${email}')`);
+    const byUser = await get(`customer?userId=${encodeURIComponent(people.ann.userId)}`);
+    expect(byUser.body.search.sql).toMatch(/"kind" = 'user' and "value" = '/);
+    for (const found of [byEmail.body, byUser.body]) {
+      const { rows } = await sql.raw<{ customer_id: string }>(found.search.sql).execute(database.db);
+      expect(rows.map((row) => row.customer_id)).toEqual(found.customerIds);
+      expect(found.search.rows.map((row: any) => row.customer_id)).toEqual(found.customerIds);
+    }
+    // A quote in what was typed stays inside its literal.
+    const quoted = await get(`customer?userId=${encodeURIComponent("o'brien'); delete from events; --")}`);
+    expect(quoted.status).toBe(404);
   });
 
   test('customer 360°: nobody found is a 404; a placeholder id or two identifiers is a 400', async () => {

@@ -1,9 +1,12 @@
 import { isAcceptedInstant } from '@tally/schemas';
+import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
+import { customersNamedBy } from '../db/people-store.js';
+import type { Database as Tables } from '../db/schema/database.js';
 import { ApiError } from '../errors.js';
-import { locatePerson, parsePersonQuery, PersonQueryError, type PersonQuery } from '../privacy/person.js';
+import { parsePersonQuery, personKey, PersonQueryError, type PersonQuery } from '../privacy/person.js';
 import * as queries from './queries.js';
 import type { DashboardReader, QueryResult } from './reader.js';
-import { renderSql, type SqlValue } from './sql-text.js';
+import { inlineParameters, renderSql, type SqlValue } from './sql-text.js';
 
 /** One panel's answer: the SQL that ran (copyable into psql) and what it returned. */
 export interface PanelResult extends QueryResult {
@@ -77,10 +80,21 @@ export async function trends(reader: DashboardReader, range: { since: Date; unti
   return { dailyActive, eventsPerDay, sessionsPerDay };
 }
 
+/** Compiles Kysely queries to Postgres' SQL without a connection (the customer search). */
+const COMPILER = new Kysely<Tables>({
+  dialect: {
+    createAdapter: () => new PostgresAdapter(),
+    createDriver: () => new DummyDriver(),
+    createIntrospector: (db) => new PostgresIntrospector(db),
+    createQueryCompiler: () => new PostgresQueryCompiler(),
+  },
+});
+
 /**
  * A customer's 360° view. The person is found as the data-rights API finds them
- * (`privacy/person.ts`: by userId or anonymousId across the workspace, by e-mail trait
- * normalised); each part is then one query over their customers.
+ * (`customersNamedBy`: by userId or anonymousId across the workspace, by e-mail trait
+ * normalised), by that query's exact text, shown like every panel's; each part is then one
+ * query over their customers.
  */
 export async function customer360(reader: DashboardReader, search: Record<string, string | undefined>) {
   let person: PersonQuery;
@@ -90,24 +104,73 @@ export async function customer360(reader: DashboardReader, search: Record<string
     if (error instanceof PersonQueryError) throw badRequest(error.message);
     throw error;
   }
-  const { customerIds } = await reader.read((db) => locatePerson(db, person));
+  // The search is the data-rights API's own query, shown as the text that runs.
+  const text = inlineParameters(customersNamedBy(COMPILER, personKey(person)).compile());
+  const found: PanelResult = { sql: text, ...(await reader.query(text)) };
+  const customerIds = found.rows.map((row) => String(row.customer_id));
   if (customerIds.length === 0) throw new ApiError(404, 'not_found', 'no customer has this identifier');
   const values = { customer_ids: customerIds };
   return {
     customerIds,
+    search: found,
     profile: await runPanel(reader, queries.CUSTOMER_PROFILE, values),
     identities: await runPanel(reader, queries.CUSTOMER_IDENTITIES, values),
     merges: await runPanel(reader, queries.CUSTOMER_MERGES, values),
     consent: await runPanel(reader, queries.CUSTOMER_CONSENT, values),
     orders: await runPanel(reader, queries.CUSTOMER_ORDERS, values),
     timeline: await runPanel(reader, queries.CUSTOMER_TIMELINE, values),
-    segments: await runPanel(reader, queries.CUSTOMER_SEGMENTS, values),
+    // It runs every saved segment's definition: one that no longer runs fails this part
+    // alone, with the database's message (the Segments page shows which segment it is).
+    segments: await runPanel(reader, queries.CUSTOMER_SEGMENTS, values).catch((error: unknown) => {
+      const message = databaseMessage(error);
+      if (message === undefined) throw error;
+      return { sql: renderSql(queries.CUSTOMER_SEGMENTS, values), columns: [], rows: [], error: message };
+    }),
   };
 }
 
-/** Segments: customers per RFM group and currency, and the saved segments with their size now. */
+/**
+ * The database's own message when `error` is its answer about a query (it carries an SQLSTATE):
+ * such a failure belongs to the part that asked. Anything else (the connection lost) is not.
+ */
+function databaseMessage(error: unknown): string | undefined {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return undefined;
+  return typeof message === 'string' ? message : `the query failed (SQLSTATE ${code})`;
+}
+
+/** A saved segment's size now, or why its definition did not run. */
+export type SegmentSize = { members: number; error: null } | { members: null; error: string };
+
+/**
+ * Segments: customers per RFM group and currency, and the saved segments with their size now.
+ * Each size is its own query in its own transaction: a definition that fails is answered on
+ * its row with the database's message, and the other segments are still counted. The SQL
+ * shown is every statement that ran, in order.
+ */
 export async function segments(reader: DashboardReader) {
-  return { rfm: await runPanel(reader, queries.RFM_GROUPS, {}), saved: await runPanel(reader, queries.SAVED_SEGMENTS, {}) };
+  const rfm = await runPanel(reader, queries.RFM_GROUPS, {});
+  const list = await runPanel(reader, queries.SAVED_SEGMENTS, {});
+  const statements = [list.sql];
+  const rows: Record<string, unknown>[] = [];
+  for (const row of list.rows) {
+    const text = renderSql(queries.SEGMENT_SIZE, { segment: String(row.name) });
+    statements.push(text);
+    rows.push({ ...row, ...(await segmentSize(reader, text)) });
+  }
+  return { rfm, saved: { sql: statements.join(';\n'), columns: [...list.columns, 'members', 'error'], rows } };
+}
+
+async function segmentSize(reader: DashboardReader, text: string): Promise<SegmentSize> {
+  try {
+    const { rows } = await reader.query(text);
+    return { members: Number(rows[0]?.members ?? 0), error: null };
+  } catch (error) {
+    // The database's answer about this definition belongs on its row; anything else fails the panel.
+    const message = databaseMessage(error);
+    if (message === undefined) throw error;
+    return { members: null, error: message };
+  }
 }
 
 /** One saved segment's members (a 404 when no segment has that name). */

@@ -170,10 +170,16 @@ export const RFM_GROUPS = `select currency, rfm_group, count(*) as customers, su
  group by currency, rfm_group
  order by currency, customers desc, rfm_group`;
 
-/** Segments: the saved segments, each with its number of members now. */
-export const SAVED_SEGMENTS = `select s.name, s.description, (select count(*) from segment_members(s.name)) as members, s.created_at
+/** Segments: the saved segments (each one's size is then its own query, `SEGMENT_SIZE`). */
+export const SAVED_SEGMENTS = `select s.name, s.description, s.created_at
   from segments s
  order by s.name`;
+
+/**
+ * Segments: one saved segment's number of members now. Asked per segment, so that a definition
+ * that no longer runs (a table it reads gone, a trait no longer castable) fails on its own row.
+ */
+export const SEGMENT_SIZE = `select count(*) as members from segment_members({{segment}})`;
 
 /** Segments: the saved segment of that name, if there is one (asked before its members). */
 export const SEGMENT_NAMED = `select name from segments where name = {{segment}}`;

@@ -40,7 +40,9 @@ const STATEMENT_TIMEOUT = '60s';
  *   is first checked by `checkStatement` (`db/read-only-statement.ts`), which refuses what
  *   could switch the role back, and the role is checked again before the answer is returned.
  *
- * Every read is `BEGIN READ ONLY … ROLLBACK` with a 60 s statement timeout.
+ * Every read is `BEGIN READ ONLY … ROLLBACK` with a 60 s statement timeout. PGlite ignores
+ * the timeout, and runs each statement on the process's one thread: there, a long dashboard
+ * query holds up the whole collector until it ends (collector README, "Dashboard").
  *
  * @example
  * const reader = await createDashboardReader(database, config.dashboard.databaseUrl);

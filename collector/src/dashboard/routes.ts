@@ -8,6 +8,7 @@ import type { Database } from '../db/database.js';
 import { ApiError, onError } from '../errors.js';
 import { badRequest, customer360, experimentResults, funnel, overview, parseRange, runPanel, segmentMembers, segments, trends } from './panels.js';
 import * as queries from './queries.js';
+import { createLoginThrottle, type LoginThrottle } from './login-throttle.js';
 import type { DashboardReader } from './reader.js';
 import { editorStatement, listQueries, savedQuery, saveQuery } from './saved-queries.js';
 import type { DashboardSession, DashboardSessions } from './sessions.js';
@@ -20,6 +21,10 @@ export interface DashboardDeps {
   sessions: DashboardSessions;
   /** Mark the session cookie `Secure` even when the request arrived over plain HTTP (TLS ends at a proxy in front). */
   secureCookie?: boolean | undefined;
+  /** The client's address (by the collector's one `X-Forwarded-For` rule): failed logins are counted per address. */
+  clientAddress?: ((c: Context) => string | undefined) | undefined;
+  /** Failed logins per address (default: `createLoginThrottle()`, 5 a minute). */
+  loginThrottle?: LoginThrottle | undefined;
 }
 
 export const SESSION_COOKIE = 'tally_dashboard';
@@ -51,13 +56,23 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inl
  * Security: every `/api/` request needs the session cookie (HttpOnly, SameSite=Strict, Path
  * `/dashboard`), else 401; a POST also needs the session's CSRF token in `x-tally-csrf`, and
  * is refused (403) when the browser says it comes from another site. The login accepts the
- * dashboard password or the admin key, or a one-time link `/dashboard/login/<token>`.
+ * dashboard password or the admin key, or a one-time link `/dashboard/login/<token>`; after 5
+ * failed logins from one address within a minute, its logins are answered 429 with
+ * Retry-After before the password is even compared (`login-throttle.ts`).
  *
  * @example
  * app.route('/dashboard', dashboardRoutes({ database, reader, sessions }));
  */
 export function dashboardRoutes(deps: DashboardDeps): Hono<DashboardEnv> {
   const { reader, sessions, database } = deps;
+  const throttle = deps.loginThrottle ?? createLoginThrottle();
+  /** The address a login comes from, once it may be checked at all. */
+  const loginAddress = (c: Context): string | undefined => {
+    const address = deps.clientAddress?.(c);
+    const wait = throttle.wait(address);
+    if (wait > 0) throw new ApiError(429, 'rate_limited', `too many failed logins from this address; try again in ${wait} s`, { 'Retry-After': String(wait) });
+    return address;
+  };
   const files = Object.fromEntries(Object.entries(FILES).map(([name, file]) => [name, { body: readFileSync(file.path, 'utf8'), type: file.type }]));
   const page = readFileSync(join(ASSETS, 'index.html'), 'utf8');
   const app = new Hono<DashboardEnv>();
@@ -82,13 +97,19 @@ export function dashboardRoutes(deps: DashboardDeps): Hono<DashboardEnv> {
     sameSite(c);
     const body = (await c.req.json().catch(() => ({}))) as { password?: unknown };
     if (typeof body.password !== 'string') throw badRequest('password: expected the dashboard password or the admin key');
+    const address = loginAddress(c);
     const session = sessions.logIn(body.password);
-    if (session === undefined) throw new ApiError(401, 'unauthorized', 'wrong password');
+    if (session === undefined) {
+      throttle.failed(address);
+      throw new ApiError(401, 'unauthorized', 'wrong password');
+    }
     startSession(c, session, deps.secureCookie);
     return c.json({ csrfToken: session.csrfToken });
   });
   app.get('/login/:token', (c) => {
+    const address = loginAddress(c);
     const session = sessions.redeemLoginToken(c.req.param('token'));
+    if (session === undefined) throttle.failed(address);
     if (session === undefined) throw new ApiError(401, 'unauthorized', 'this login link was used already or has expired; log in with the password');
     startSession(c, session, deps.secureCookie);
     return c.redirect('/dashboard#funnel', 303);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { renderSql } from './sql-text.js';
+import { inlineParameters, renderSql } from './sql-text.js';
 
 describe('renderSql', () => {
   test('writes each kind of value as a SQL literal', () => {
@@ -17,5 +17,17 @@ describe('renderSql', () => {
     expect(() => renderSql('select {{missing}}', {})).toThrow('no value for {{missing}}');
     expect(() => renderSql('select {{n}}', { n: Number.NaN })).toThrow('not a finite number');
     expect(() => renderSql('select {{s}}', { s: 'a\u0000b' })).toThrow('NUL');
+  });
+});
+
+describe('inlineParameters', () => {
+  test("writes a Kysely query's parameters in as literals, leaving quoted text alone", () => {
+    const compiled = { sql: `select "$1" from t where a = $1 and b = '$2' and c = $2 and d = $10`, parameters: ["O'Brien", 3, 4, 5, 6, 7, 8, 9, 10, 'ten'] };
+    expect(inlineParameters(compiled)).toBe(`select "$1" from t where a = 'O''Brien' and b = '$2' and c = 3 and d = 'ten'`);
+  });
+
+  test('refuses a parameter it cannot write as a literal', () => {
+    expect(() => inlineParameters({ sql: 'select $1', parameters: [{ a: 1 }] })).toThrow('parameter $1');
+    expect(() => inlineParameters({ sql: 'select $1', parameters: ['a\u0000b'] })).toThrow('NUL');
   });
 });

@@ -25,6 +25,30 @@ export function renderSql(template: string, values: Record<string, SqlValue>): s
   });
 }
 
+/**
+ * A query built with Kysely as one copyable text: each `$n` parameter written in as a SQL
+ * literal (as `renderSql` writes values). Quoted strings and identifiers in the text are left
+ * as they are. Throws on a parameter that is not a `SqlValue`.
+ *
+ * @example
+ * inlineParameters({ sql: 'select * from identities where value = $1', parameters: ["O'Brien"] });
+ * // "select * from identities where value = 'O''Brien'"
+ */
+export function inlineParameters(compiled: { sql: string; parameters: readonly unknown[] }): string {
+  // Quoted text first, so that a `$1` inside a literal or identifier is never taken for a parameter.
+  return compiled.sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|\$(\d+)/g, (match, index: string | undefined) => {
+    if (index === undefined) return match;
+    const value = compiled.parameters[Number(index) - 1];
+    if (!isSqlValue(value)) throw new Error(`parameter $${index} cannot be written as a SQL literal`);
+    return literal(value);
+  });
+}
+
+function isSqlValue(value: unknown): value is SqlValue {
+  if (value === null || typeof value === 'string' || typeof value === 'number' || value instanceof Date) return true;
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
 function literal(value: SqlValue): string {
   if (value === null) return 'null';
   if (typeof value === 'number') {

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from './schema/database.js';
 
 /** How a person is looked up: by an identity of the workspace, or by e-mail trait. */
@@ -21,20 +21,36 @@ export interface PersonLocation {
  * const { customerIds, identityHashes } = await locateCustomers(trx, { kind: 'anonymous', value: 'a-1' });
  */
 export async function locateCustomers(db: Kysely<Database>, { kind, value }: PersonKey): Promise<PersonLocation> {
-  const customers =
-    kind === 'email'
-      ? await db
-          .selectFrom('customers')
-          .select('id as customer_id')
-          .where(sql<string>`tally_normalise_email(traits ->> 'email')`, '=', sql<string>`tally_normalise_email(${value})`)
-          .execute()
-      : await db.selectFrom('identities').select('customer_id').distinct().where('kind', '=', kind).where('value', '=', value).execute();
+  const customers = await customersNamedBy(db, { kind, value }).execute();
   const customerIds = customers.map((row) => row.customer_id);
   const { rows } = await sql<{ hash: string }>`
     select tally_identity_hash(${kind}, ${value}) as hash
     union
     select unnest(tally_customer_identity_hashes(id)) from unnest(${sqlArray(customerIds, 'uuid')}) as id`.execute(db);
   return { customerIds, identityHashes: rows.map((row) => row.hash) };
+}
+
+/** A query, built but not run, of the customers a key names: compiled to be shown, or executed. */
+export interface CustomersQuery {
+  compile(): CompiledQuery;
+  execute(): Promise<{ customer_id: string }[]>;
+}
+
+/**
+ * The customers a key names, the first half of `locateCustomers`, as a query not yet run, so
+ * that the dashboard can show the exact SQL of its customer search.
+ *
+ * @example
+ * const { sql, parameters } = customersNamedBy(db, { kind: 'email', value: 'Ann@Example.com' }).compile();
+ */
+export function customersNamedBy(db: Kysely<Database>, { kind, value }: PersonKey): CustomersQuery {
+  if (kind === 'email') {
+    return db
+      .selectFrom('customers')
+      .select('id as customer_id')
+      .where(sql<string>`tally_normalise_email(traits ->> 'email')`, '=', sql<string>`tally_normalise_email(${value})`);
+  }
+  return db.selectFrom('identities').select('customer_id').distinct().where('kind', '=', kind).where('value', '=', value);
 }
 
 /** One customer as the transparency view shows it. */

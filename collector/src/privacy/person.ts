@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { countRejected, customerSummaries, locateCustomers, type CustomerSummary, type PersonLocation } from '../db/people-store.js';
+import { countRejected, customerSummaries, locateCustomers, type CustomerSummary, type PersonKey, type PersonLocation } from '../db/people-store.js';
 import type { Database } from '../db/schema/database.js';
 import { isPlaceholderId } from '../identity/placeholder-ids.js';
 
@@ -44,9 +44,20 @@ export type { CustomerSummary, PersonLocation } from '../db/people-store.js';
  * const { customerIds, identityHashes } = await locatePerson(trx, { anonymousId: 'a-1' });
  */
 export function locatePerson(db: Kysely<Database>, query: PersonQuery): Promise<PersonLocation> {
-  if ('userId' in query) return locateCustomers(db, { kind: 'user', value: query.userId });
-  if ('anonymousId' in query) return locateCustomers(db, { kind: 'anonymous', value: query.anonymousId });
-  return locateCustomers(db, { kind: 'email', value: query.email });
+  return locateCustomers(db, personKey(query));
+}
+
+/**
+ * How a request's identifier is looked up: a userId or anonymousId as an identity of the
+ * workspace, an e-mail by the `email` trait.
+ *
+ * @example
+ * personKey({ userId: 'u-1' }); // { kind: 'user', value: 'u-1' }
+ */
+export function personKey(query: PersonQuery): PersonKey {
+  if ('userId' in query) return { kind: 'user', value: query.userId };
+  if ('anonymousId' in query) return { kind: 'anonymous', value: query.anonymousId };
+  return { kind: 'email', value: query.email };
 }
 
 /** What `findPerson` answers: what Tally holds about a person, without the data itself. */

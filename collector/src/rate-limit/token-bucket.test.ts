@@ -19,6 +19,23 @@ describe('createTokenBucketLimiter', () => {
     expect(limiter.take('k').allowed).toBe(false);
   });
 
+  it('wait says how long until a take would pass, and takes nothing', () => {
+    const time = clock();
+    const limiter = createTokenBucketLimiter({ ratePerSecond: 0.5, burst: 2, now: time.now });
+    expect(limiter.wait('k')).toBe(0);
+    expect(limiter.size).toBe(0);
+    limiter.take('k');
+    expect(limiter.wait('k')).toBe(0);
+    expect(limiter.wait('k')).toBe(0);
+    limiter.take('k');
+    expect(limiter.wait('k')).toBe(2);
+    time.advance(1_000);
+    expect(limiter.wait('k')).toBe(1);
+    time.advance(1_000);
+    expect(limiter.wait('k')).toBe(0);
+    expect(limiter.take('k').allowed).toBe(true);
+  });
+
   it('says how many whole seconds to wait, rounded up', () => {
     const time = clock();
     const limiter = createTokenBucketLimiter({ ratePerSecond: 0.25, burst: 1, now: time.now });

@@ -24,6 +24,11 @@ export type TakeResult =
 export interface TokenBucketLimiter {
   /** Takes `cost` tokens from `key`'s bucket, or says how many seconds until it could. */
   take(key: string, cost?: number): TakeResult;
+  /**
+   * Seconds until `cost` tokens could be taken from `key`'s bucket (0: now), taking none: for
+   * a limit charged only after the fact, such as failed logins.
+   */
+  wait(key: string, cost?: number): number;
   /** Keys currently held in memory. */
   readonly size: number;
 }
@@ -97,6 +102,13 @@ export function createTokenBucketLimiter(options: TokenBucketOptions): TokenBuck
       }
       const waitSeconds = (cost - bucket.tokens) / ratePerSecond;
       return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitSeconds)) };
+    },
+    wait(key, cost = 1) {
+      const bucket = buckets.get(key);
+      if (!bucket) return 0;
+      const tokens = Math.min(burst, bucket.tokens + (Math.max(0, now() - bucket.updatedAt) / 1000) * ratePerSecond);
+      if (tokens >= cost) return 0;
+      return Math.max(1, Math.ceil((Math.min(cost, burst) - tokens) / ratePerSecond));
     },
     get size() {
       return buckets.size;

@@ -25,10 +25,12 @@ function savedTable(rows) {
   return el('div', { class: 'scroll' },
     el('table', {},
       el('thead', {}, el('tr', {}, ['name', 'description', 'members'].map((column) => el('th', { scope: 'col', class: column === 'members' ? 'number' : undefined, text: column })))),
-      el('tbody', {}, rows.map((row) => el('tr', {},
+      el('tbody', {}, rows.map((row) => el('tr', { 'data-segment': row.name },
         el('td', {}, el('a', { href: `#segments/${encodeURIComponent(row.name)}`, text: row.name })),
         el('td', { text: formatValue(row.description) }),
-        el('td', { class: 'number', text: formatValue(row.members) }))))));
+        row.error === null
+          ? el('td', { class: 'number', 'data-column': 'members', text: formatValue(row.members) })
+          : el('td', { class: 'error', 'data-column': 'members', text: `does not run: ${row.error}` }))))));
 }
 
 async function membersPanel(name) {
@@ -38,7 +40,7 @@ async function membersPanel(name) {
     const body = rows.length === 0 ? el('p', { class: 'muted', text: 'No members now.' }) : el('div', { class: 'scroll' },
       el('table', {},
         el('thead', {}, el('tr', {}, ['customer', 'userId', 'e-mail', 'last seen'].map((column) => el('th', { scope: 'col', text: column })))),
-        el('tbody', {}, rows.map((row) => el('tr', {},
+        el('tbody', {}, rows.map((row) => el('tr', { 'data-segment': row.name },
           el('td', {}, customerLink(row)),
           el('td', { text: formatValue(row.user_id) }),
           el('td', { text: formatValue(row.email) }),
