@@ -181,8 +181,9 @@ describe(`the dashboard in Chromium on ${testEngine}`, () => {
   });
 
   test('a write typed into the SQL editor is refused on the page, and the page shows why', async () => {
+    // From the saved query's page of the test before: the editor, once the page is shown, holds the example query.
     await page.goto(`${served.url}/dashboard#queries`);
-    await page.locator('#sql-editor').waitFor();
+    await expect.poll(() => page.inputValue('#sql-editor')).toContain('from orders');
     await page.fill('#sql-editor', 'delete from events');
     await page.click('#run-query');
     expect(await page.locator('#sql-result .error').textContent()).toMatch(/runs read-only queries/);

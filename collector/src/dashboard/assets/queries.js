@@ -3,9 +3,15 @@
 import { drawChart } from './charts.js';
 import { api, dataToggle, el, errorBox, formatValue, panel, table, view } from './page.js';
 
+const EXAMPLE_QUERY = "select (completed_at at time zone 'UTC')::date::text as day, count(*) as orders, sum(revenue) as revenue\n  from orders\n group by 1\n order by 1";
+
 export async function showQueries(id) {
   const list = el('ul', { id: 'saved-list' });
   const editor = el('textarea', { id: 'sql-editor', 'aria-label': 'SQL', spellcheck: 'false' });
+  // The editor holds its text from the start, and is read-only while a saved query loads, so
+  // nothing typed meanwhile is overwritten.
+  editor.value = id ? '' : EXAMPLE_QUERY;
+  editor.readOnly = Boolean(id);
   const chart = el('select', { id: 'sql-chart' }, ['table', 'line', 'bar'].map((value) => el('option', { value, text: value })));
   const name = el('input', { id: 'query-name', type: 'text', 'aria-label': 'Name' });
   const message = el('p', { role: 'status', id: 'query-message', class: 'muted' });
@@ -60,12 +66,12 @@ export async function showQueries(id) {
       editor.value = query.sql;
       chart.value = query.chart;
       name.value = query.name;
+      editor.readOnly = false;
       await run();
     } catch (error) {
+      editor.readOnly = false;
       result.replaceChildren(errorBox(error));
     }
-  } else {
-    editor.value = 'select (completed_at at time zone \'UTC\')::date::text as day, count(*) as orders, sum(revenue) as revenue\n  from orders\n group by 1\n order by 1';
   }
 }
 
