@@ -109,10 +109,14 @@ export const EVENTS_PER_DAY = `select day::text as day, coalesce(event, '(' || t
  group by 1, 2
  order by 1, 3 desc, 2`;
 
-/** Trends: sessions started per UTC day, by the session's UTM source. */
-export const SESSIONS_PER_DAY = `select (started_at at time zone 'UTC')::date::text as day, coalesce(utm_source, '(none)') as source, count(*) as sessions
-  from sessions
- where started_at >= {{since}}::timestamptz and started_at < {{until}}::timestamptz
+/**
+ * Trends: sessions started per UTC day, by the session's UTM source (the first one seen in the
+ * session), from the session roll-up `daily_session_counts` (whole UTC days, as the other
+ * trends; a session counts on the day it began; see `tally_refresh_daily_sessions`).
+ */
+export const SESSIONS_PER_DAY = `select day::text as day, coalesce(utm_source, '(none)') as source, sum(sessions)::bigint as sessions
+  from daily_session_counts
+ where day >= ({{since}}::timestamptz at time zone 'UTC')::date and day < ({{until}}::timestamptz at time zone 'UTC')::date
  group by 1, 2
  order by 1, 3 desc, 2`;
 
