@@ -54,19 +54,24 @@ export const TOP_PAGES = `select viewed.path, viewed.pageviews,
   ) as viewed
  order by viewed.pageviews desc, viewed.path`;
 
-/** Overview: the sites that sent visitors (the referrer's host, pages from the same host left out). */
-export const TOP_REFERRERS = `select referrer_host, count(distinct customer_id) as visitors, count(*) as pageviews
+/**
+ * Overview: the sites that sent visitors (the referrer's host, pages from the same host left
+ * out; `tally_referrer_host`), from the referrer roll-ups (whole UTC days, as `OVERVIEW_TOTALS`).
+ */
+export const TOP_REFERRERS = `select referred.referrer_host, coalesce(seen.visitors, 0) as visitors, referred.pageviews
   from (
-    select customer_id,
-           substring(referrer from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?([^/?#:]+)') as referrer_host,
-           substring(url from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?([^/?#:]+)') as own_host
-      from events
-     where type = 'page' and referrer is not null
-       and "timestamp" >= {{since}}::timestamptz and "timestamp" < {{until}}::timestamptz
-  ) as pages
- where referrer_host is not null and referrer_host is distinct from own_host
- group by referrer_host
- order by visitors desc, referrer_host
+    select referrer_host, sum(pageviews)::bigint as pageviews
+      from daily_referrer_counts
+     where day >= ({{since}}::timestamptz at time zone 'UTC')::date and day < ({{until}}::timestamptz at time zone 'UTC')::date
+     group by referrer_host
+  ) as referred
+  left join (
+    select referrer_host, count(distinct customer_id) as visitors
+      from referrer_customer_days
+     where day >= ({{since}}::timestamptz at time zone 'UTC')::date and day < ({{until}}::timestamptz at time zone 'UTC')::date
+     group by referrer_host
+  ) as seen on seen.referrer_host = referred.referrer_host
+ order by visitors desc, referred.referrer_host
  limit 10`;
 
 /** Overview: the campaigns' sources that brought visitors. */

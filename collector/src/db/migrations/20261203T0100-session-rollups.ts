@@ -25,6 +25,13 @@ import { sql, type Kysely } from 'kysely';
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`
+    -- The host of a URL, as written (without user info or port); null when the
+    -- text is not an absolute URL. Referrer reports group by it.
+    create function tally_url_host(url text) returns text
+    language sql immutable parallel safe as $fn$
+      select substring(url from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?([^/?#:]+)')
+    $fn$;
+
     create table daily_session_counts (
       day date not null,
       utm_source text,
@@ -121,7 +128,7 @@ export async function up(db: Kysely<any>): Promise<void> {
           insert into daily_session_counts (day, utm_source, utm_medium, utm_campaign, referrer_host, landing_path,
                                             sessions, events, pageviews, converted)
           select (v.started_at at time zone 'UTC')::date, v.utm_source, v.utm_medium, v.utm_campaign,
-                 substring(v.referrer from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?([^/?#:]+)'), v.landing_path,
+                 tally_url_host(v.referrer), v.landing_path,
                  count(*), sum(v.events), sum(v.pageviews), count(*) filter (where v.completed_order)
             from visits v
            group by 1, 2, 3, 4, 5, 6
@@ -136,40 +143,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     $fn$;
     revoke all on function tally_refresh_daily_sessions(date, date) from public;
 
-    create or replace function tally_refresh_daily_rollups(from_day date, to_day date) returns void
-    language plpgsql as $fn$
-    declare
-      since timestamptz := from_day::timestamp at time zone 'UTC';
-      until timestamptz := (to_day + 1)::timestamp at time zone 'UTC';
-    begin
-      if from_day is null or to_day is null or from_day > to_day then
-        return;
-      end if;
-      -- Two refreshes at once (two collectors, or one by hand) take turns.
-      perform pg_advisory_xact_lock(7146375930123771001);
-      delete from daily_event_counts where day between from_day and to_day;
-      delete from customer_days where day between from_day and to_day;
-      delete from customer_page_days where day between from_day and to_day;
-      with scanned as materialized (
-        select (e."timestamp" at time zone 'UTC')::date as day, e.source_id, e.type, e.event,
-               case when e.type = 'page' then e.path end as path, e.customer_id
-          from events e
-         where e."timestamp" >= since and e."timestamp" < until
-      ),
-      counted as (
-        insert into daily_event_counts (day, source_id, type, event, path, events)
-        select day, source_id, type, event, path, count(*) from scanned group by 1, 2, 3, 4, 5
-      ),
-      visited as (
-        insert into customer_days (day, customer_id)
-        select distinct day, customer_id from scanned where customer_id is not null
-      )
-      insert into customer_page_days (day, path, customer_id)
-      select distinct day, path, customer_id from scanned where type = 'page' and customer_id is not null;
-      perform tally_refresh_daily_sessions(from_day, to_day);
-    end
-    $fn$;
-
+  `.execute(db);
+  await sql.raw(refreshDailyRollupsBody({ sessions: true, referrers: false })).execute(db);
+  await sql`
     select tally_refresh_daily_sessions((min("timestamp") at time zone 'UTC')::date, (max("timestamp") at time zone 'UTC')::date) from events;
 
     do $do$
@@ -187,7 +163,43 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 /** The refresh goes back to what 20261202T1600-daily-rollups made. */
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql.raw(refreshDailyRollupsBody({ sessions: false, referrers: false })).execute(db);
   await sql`
+    drop function tally_refresh_daily_sessions(date, date);
+    drop table daily_session_counts;
+    drop function tally_url_host(text);
+  `.execute(db);
+}
+
+/**
+ * `tally_refresh_daily_rollups(from_day, to_day)` as each migration since
+ * 20261202T1600-daily-rollups defines it: one scan of the days' events fills
+ * `daily_event_counts`, `customer_days`, `customer_page_days` and, from 20261203T0200, the
+ * referrer roll-ups; from 20261203T0100 it then refreshes the sessions that began those days.
+ */
+export function refreshDailyRollupsBody(parts: { sessions: boolean; referrers: boolean }): string {
+  // A page that came from another site: the host of its referrer (tally_referrer_host).
+  const referrerColumns = parts.referrers
+    ? `,
+               case when e.type = 'page' then tally_referrer_host(e.referrer, e.url) end as referrer_host`
+    : '';
+  const referrerDeletes = parts.referrers
+    ? `
+      delete from daily_referrer_counts where day between from_day and to_day;
+      delete from referrer_customer_days where day between from_day and to_day;`
+    : '';
+  const referrerInserts = parts.referrers
+    ? `
+      referred_counted as (
+        insert into daily_referrer_counts (day, referrer_host, pageviews)
+        select day, referrer_host, count(*) from scanned where referrer_host is not null group by 1, 2
+      ),
+      referred_customers as (
+        insert into referrer_customer_days (day, referrer_host, customer_id)
+        select distinct day, referrer_host, customer_id from scanned where referrer_host is not null and customer_id is not null
+      ),`
+    : '';
+  return `
     create or replace function tally_refresh_daily_rollups(from_day date, to_day date) returns void
     language plpgsql as $fn$
     declare
@@ -197,16 +209,17 @@ export async function down(db: Kysely<any>): Promise<void> {
       if from_day is null or to_day is null or from_day > to_day then
         return;
       end if;
+      -- Two refreshes at once (two collectors, or one by hand) take turns.
       perform pg_advisory_xact_lock(7146375930123771001);
       delete from daily_event_counts where day between from_day and to_day;
       delete from customer_days where day between from_day and to_day;
-      delete from customer_page_days where day between from_day and to_day;
+      delete from customer_page_days where day between from_day and to_day;${referrerDeletes}
       with scanned as materialized (
         select (e."timestamp" at time zone 'UTC')::date as day, e.source_id, e.type, e.event,
-               case when e.type = 'page' then e.path end as path, e.customer_id
+               case when e.type = 'page' then e.path end as path, e.customer_id${referrerColumns}
           from events e
          where e."timestamp" >= since and e."timestamp" < until
-      ),
+      ),${referrerInserts}
       counted as (
         insert into daily_event_counts (day, source_id, type, event, path, events)
         select day, source_id, type, event, path, count(*) from scanned group by 1, 2, 3, 4, 5
@@ -216,10 +229,12 @@ export async function down(db: Kysely<any>): Promise<void> {
         select distinct day, customer_id from scanned where customer_id is not null
       )
       insert into customer_page_days (day, path, customer_id)
-      select distinct day, path, customer_id from scanned where type = 'page' and customer_id is not null;
+      select distinct day, path, customer_id from scanned where type = 'page' and customer_id is not null;${
+        parts.sessions
+          ? `
+      perform tally_refresh_daily_sessions(from_day, to_day);`
+          : ''
+      }
     end
-    $fn$;
-    drop function tally_refresh_daily_sessions(date, date);
-    drop table daily_session_counts;
-  `.execute(db);
+    $fn$;`;
 }
