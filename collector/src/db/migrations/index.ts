@@ -23,6 +23,7 @@ import * as identityLocks from './20261202T1400-identity-locks.js';
 import * as dailyRollups from './20261202T1600-daily-rollups.js';
 import * as sessionRollups from './20261203T0100-session-rollups.js';
 import * as referrerRollups from './20261203T0200-referrer-rollups.js';
+import * as experimentExposureDays from './20261203T0300-experiment-exposure-days.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -53,4 +54,5 @@ export const migrations: Record<string, Migration> = {
   '20261202T1600-daily-rollups': dailyRollups,
   '20261203T0100-session-rollups': sessionRollups,
   '20261203T0200-referrer-rollups': referrerRollups,
+  '20261203T0300-experiment-exposure-days': experimentExposureDays,
 };
