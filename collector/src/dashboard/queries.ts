@@ -195,9 +195,12 @@ export const SEGMENT_MEMBERS = `select m.customer_id, p.user_id, p.email, p.last
  order by p.last_seen desc nulls last, m.customer_id
  limit 500`;
 
-/** Experiments: the experiments seen in `Experiment Viewed` events, with their exposed customers. */
-export const EXPERIMENT_IDS = `select experiment_id, count(*) as customers, min(first_exposed_at) as first_exposed_at
-  from experiment_exposures
+/**
+ * Experiments: the experiments seen in `Experiment Viewed` events (with a variant), with their
+ * exposed customers, from `experiment_exposure_days` (kept exact by triggers).
+ */
+export const EXPERIMENT_IDS = `select experiment_id, count(distinct customer_id) as customers, min(first_at) as first_exposed_at
+  from experiment_exposure_days
  group by experiment_id
  order by first_exposed_at desc, experiment_id
  limit 200`;

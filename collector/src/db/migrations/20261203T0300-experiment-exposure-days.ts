@@ -178,32 +178,31 @@ export async function down(db: Kysely<any>): Promise<void> {
  * UTC days of the range (`exposure days`), or every one from the events as 20261202T1120 made
  * it (`events`, kept for `down`).
  */
-async function createExperimentResults(db: Kysely<any>, exposuresFrom: 'exposure days' | 'events'): Promise<void> {
-  // Each exposed customer once: their variant (or "several") and their first exposure in
-  // [since, until). Every aggregate here gives the same whether a day's exposures come as
-  // events or as a day row, so the two sources are simply put together.
-  const exposures =
+export async function createExperimentResults(db: Kysely<any>, exposuresFrom: 'exposure days' | 'events'): Promise<void> {
+  const fromEvents = (range: string) => `select e.customer_id, e."timestamp" as first_at, e.properties ->> 'variant_id' as variant_id,
+                  e.properties ->> 'variant_name' as variant_name
+             from events e
+            where e.event = 'Experiment Viewed' and e.properties ->> 'experiment_id' = experiment and ${range}
+              and e.customer_id is not null and e.properties ->> 'variant_id' is not null`;
+  const fromDays = `select d.customer_id, d.first_at, d.variant_id, d.variant_name
+             from experiment_exposure_days d
+            where d.experiment_id = experiment and d.day >= full_from and d.day < full_to`;
+  // A range of whole UTC days reads the day rows alone, in customer order from their index,
+  // so that each customer's rows are grouped as they stream past; otherwise the part-days at
+  // either end come from the events too. Every aggregate below gives the same whether a day's
+  // exposures come as events or as a day row.
+  const body =
     exposuresFrom === 'events'
-      ? `select e.customer_id, e."timestamp" as first_at, e.properties ->> 'variant_id' as variant_id, e.properties ->> 'variant_name' as variant_name
-           from events e
-          where e.event = 'Experiment Viewed' and e.properties ->> 'experiment_id' = experiment
-            and e."timestamp" >= since and e."timestamp" < until and e.customer_id is not null
-            and e.properties ->> 'variant_id' is not null`
-      : `select d.customer_id, d.first_at, d.variant_id, d.variant_name
-           from experiment_exposure_days d
-          where d.experiment_id = experiment and d.day >= full_from and d.day < full_to
-         union all
-         select e.customer_id, e."timestamp", e.properties ->> 'variant_id', e.properties ->> 'variant_name'
-           from events e
-          where e.event = 'Experiment Viewed' and e.properties ->> 'experiment_id' = experiment
-            and e."timestamp" >= since and e."timestamp" < head_end and e.customer_id is not null
-            and e.properties ->> 'variant_id' is not null
-         union all
-         select e.customer_id, e."timestamp", e.properties ->> 'variant_id', e.properties ->> 'variant_name'
-           from events e
-          where e.event = 'Experiment Viewed' and e.properties ->> 'experiment_id' = experiment
-            and e."timestamp" >= tail_start and e."timestamp" < until and e.customer_id is not null
-            and e.properties ->> 'variant_id' is not null`;
+      ? `return query ${resultsQuery(fromEvents('e."timestamp" >= since and e."timestamp" < until'))};`
+      : `if head_end = since and tail_start = until then
+        return query ${resultsQuery(fromDays)};
+      else
+        return query ${resultsQuery(`${fromDays}
+           union all
+           ${fromEvents('e."timestamp" >= since and e."timestamp" < head_end')}
+           union all
+           ${fromEvents('e."timestamp" >= tail_start and e."timestamp" < until')}`)};
+      end if;`;
   await sql
     .raw(
       `
@@ -229,6 +228,7 @@ async function createExperimentResults(db: Kysely<any>, exposuresFrom: 'exposure
     )
     language plpgsql stable security definer
     set jit = off
+    set work_mem = '64MB'
     as $fn$
     declare
       -- The whole UTC days of [since, until), [full_from, full_to), read from the day rows;
@@ -252,29 +252,50 @@ async function createExperimentResults(db: Kysely<any>, exposuresFrom: 'exposure
         tail_start := until;
       end if;
 
-      return query
+      ${body}
+    end
+    $fn$;`,
+    )
+    .execute(db);
+  // Replacing a function resets its settings: the security definer runs on Tally's schema only.
+  await sql`
+    do $do$
+    begin
+      execute format('alter function experiment_results(text, text, timestamptz, timestamptz, text) set search_path = %I, pg_temp', current_schema());
+    end
+    $do$;
+  `.execute(db);
+}
+
+/**
+ * The statement of `experiment_results` over `exposures` (a query giving customer_id, first_at,
+ * variant_id and variant_name of each exposure, or of each day's first exposure, in range).
+ */
+function resultsQuery(exposures: string): string {
+  return `
       with exposures as (
         ${exposures}
       ),
+      -- Each exposed customer once: their variant (or "several") and their first exposure.
       firsts as (
         select x.customer_id, min(x.first_at) as first_exposed_at, min(x.variant_id) as variant_id,
-               max(x.variant_name) as variant_name, count(distinct x.variant_id) as variants
+               max(x.variant_name) as variant_name, min(x.variant_id) <> max(x.variant_id) as several
           from exposures x
          group by x.customer_id
       ),
-      -- Who reached the goal after their first exposure, before until: the goal's events
-      -- (read by the events index on (event, timestamp)) joined to the exposed customers,
-      -- rather than one probe per exposed customer.
-      reached as (
-        select distinct g.customer_id
+      -- Each customer's last goal event in [since, until): they converted when it followed
+      -- their first exposure. Read from the events index on (event, customer_id, timestamp),
+      -- and joined to the exposed customers by hash rather than probed once per customer.
+      goals as (
+        select g.customer_id, max(g."timestamp") as last_at
           from events g
-          join firsts x on x.customer_id = g.customer_id
-         where g.event = goal_event and g."timestamp" > x.first_exposed_at and g."timestamp" >= since and g."timestamp" < until
+         where g.event = goal_event and g."timestamp" >= since and g."timestamp" < until and g.customer_id is not null
+         group by g.customer_id
       ),
       exposed as (
-        select x.customer_id, x.variant_id, x.variant_name, x.variants > 1 as several, r.customer_id is not null as converted
+        select x.customer_id, x.variant_id, x.variant_name, x.several, coalesce(g.last_at > x.first_exposed_at, false) as converted
           from firsts x
-          left join reached r on r.customer_id = x.customer_id
+          left join goals g on g.customer_id = x.customer_id
       ),
       per_variant as (
         select c.variant_id, max(c.variant_name) as variant_name, count(*) as n, count(*) filter (where c.converted) as x
@@ -317,17 +338,5 @@ async function createExperimentResults(db: Kysely<any>, exposuresFrom: 'exposure
         from exposed c
        where c.several
       having count(*) > 0
-       order by 3 desc, 1 nulls last;
-    end
-    $fn$;`,
-    )
-    .execute(db);
-  // Replacing a function resets its settings: the security definer runs on Tally's schema only.
-  await sql`
-    do $do$
-    begin
-      execute format('alter function experiment_results(text, text, timestamptz, timestamptz, text) set search_path = %I, pg_temp', current_schema());
-    end
-    $do$;
-  `.execute(db);
+       order by 3 desc, 1 nulls last`;
 }
