@@ -1,12 +1,13 @@
 /**
- * The referrer roll-ups (migration 20261203T0200): what `tally_refresh_daily_rollups` stores in
- * `daily_referrer_counts` and `referrer_customer_days` equals the same figures computed from
- * the page events, and the dashboard's top referrers read from them give what the same report
- * over the events gives; forgetting a customer removes their id at once.
+ * The referrer and UTM source roll-ups (migrations 20261203T0200 and 20261203T0400): what
+ * `tally_refresh_daily_rollups` stores in `daily_referrer_counts` and `referrer_customer_days`
+ * equals the same figures computed from the page events, and the dashboard's top referrers and
+ * top UTM sources read from the roll-ups give what the same reports over the events give;
+ * forgetting a customer removes their id at once.
  */
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { TOP_REFERRERS } from '../src/dashboard/queries.js';
+import { TOP_REFERRERS, TOP_UTM_SOURCES } from '../src/dashboard/queries.js';
 import { renderSql } from '../src/dashboard/sql-text.js';
 import type { Database } from '../src/db/schema/database.js';
 import { forgetPerson } from '../src/privacy/forget.js';
@@ -62,6 +63,14 @@ describe(`referrer roll-ups on ${testEngine}`, () => {
       page('cid', '2026-10-02T09:00:00.000Z', 'android-app://com.example.mail'),
       page('cid', '2026-10-02T09:01:00.000Z', 'not a url'),
     ]);
+    // Events that came with a campaign (track events: no referrer).
+    const campaign = (anonymousId: string, timestamp: string, source: string) =>
+      trackEvent({ event: 'Signed Up', anonymousId, timestamp, context: { page: { url: `https://shop.example/p?utm_source=${source}`, path: '/p' } } });
+    await send([
+      campaign('eve', '2026-10-01T13:00:00.000Z', 'newsletter'), campaign('eve', '2026-10-02T13:00:00.000Z', 'newsletter'),
+      campaign('ann', '2026-10-02T08:01:00.000Z', 'google'), campaign('fay', '2026-10-02T23:59:59.000Z', 'newsletter'),
+      campaign('fay', '2026-10-03T00:00:00.000Z', 'newsletter'),
+    ]);
     // A second source, the server of a site of its own: the shop is another site to it.
     await send([page('dee', '2026-10-02T10:00:00.000Z', 'https://shop.example/', 'news.example')], backend.writeKey);
   }, 60_000);
@@ -100,11 +109,36 @@ describe(`referrer roll-ups on ${testEngine}`, () => {
     expect(numbers(fromRollups.rows)[0]).toEqual({ referrer_host: 'www.search.example', visitors: 2, pageviews: 3 });
   });
 
+  test("the dashboard's top UTM sources over the roll-ups equal the same report over the events", async () => {
+    await refreshDailyRollups(database.db, { from: '2026-10-01', to: '2026-10-03' });
+    const range = { since: new Date('2026-10-01T00:00:00Z'), until: new Date('2026-10-03T00:00:00Z') };
+    const fromRollups = await sql.raw<Row>(renderSql(TOP_UTM_SOURCES, range)).execute(database.db);
+    const fromEvents = await sql<Row>`
+      select utm_source, count(distinct customer_id) as visitors, count(*) as events
+        from events
+       where utm_source is not null and "timestamp" >= ${range.since} and "timestamp" < ${range.until}
+       group by utm_source
+       order by visitors desc, utm_source
+       limit 10`.execute(database.db);
+    const numbers = (rows: Row[]) => rows.map((row) => ({ ...row, visitors: Number(row.visitors), events: Number(row.events) }));
+    expect(numbers(fromRollups.rows)).toEqual(numbers(fromEvents.rows));
+    // By hand: Eve twice and Fay once (her second is on 3 October, outside) from the newsletter; Ann from google.
+    expect(numbers(fromRollups.rows)).toEqual([
+      { utm_source: 'newsletter', visitors: 2, events: 3 },
+      { utm_source: 'google', visitors: 1, events: 1 },
+    ]);
+  });
+
   test("forgetting a customer removes their id from the referrer roll-up at once; a refresh then fixes the days' counts", async () => {
     await refreshDailyRollups(database.db, { from: '2026-10-01', to: '2026-10-02' });
     const bob = (await sql<{ customer_id: string }>`select distinct customer_id::text from events where anonymous_id = 'bob'`.execute(database.db)).rows[0]!.customer_id;
     const held = async () => Number((await sql<{ n: number }>`select count(*) as n from referrer_customer_days where customer_id = ${bob}`.execute(database.db)).rows[0]!.n);
     expect(await held()).toBe(1);
+    const eve = (await sql<{ customer_id: string }>`select distinct customer_id::text from events where anonymous_id = 'eve'`.execute(database.db)).rows[0]!.customer_id;
+    const eveHeld = async () => Number((await sql<{ n: number }>`select count(*) as n from utm_source_customer_days where customer_id = ${eve}`.execute(database.db)).rows[0]!.n);
+    expect(await eveHeld()).toBe(2);
+    expect(await forgetPerson(database.db, { anonymousId: 'eve' }, { channel: 'test' })).not.toBeNull();
+    expect(await eveHeld()).toBe(0);
     expect(await forgetPerson(database.db, { anonymousId: 'bob' }, { channel: 'test' })).not.toBeNull();
     expect(await held()).toBe(0);
     await refreshDailyRollups(database.db, { from: '2026-10-01', to: '2026-10-02' });

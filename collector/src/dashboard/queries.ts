@@ -74,12 +74,21 @@ export const TOP_REFERRERS = `select referred.referrer_host, coalesce(seen.visit
  order by visitors desc, referred.referrer_host
  limit 10`;
 
-/** Overview: the campaigns' sources that brought visitors. */
-export const TOP_UTM_SOURCES = `select utm_source, count(distinct customer_id) as visitors, count(*) as events
-  from events
- where utm_source is not null and "timestamp" >= {{since}}::timestamptz and "timestamp" < {{until}}::timestamptz
- group by utm_source
- order by visitors desc, utm_source
+/** Overview: the campaigns' sources that brought visitors, from the UTM source roll-ups (whole UTC days, as `OVERVIEW_TOTALS`). */
+export const TOP_UTM_SOURCES = `select sourced.utm_source, coalesce(seen.visitors, 0) as visitors, sourced.events
+  from (
+    select utm_source, sum(events)::bigint as events
+      from daily_utm_source_counts
+     where day >= ({{since}}::timestamptz at time zone 'UTC')::date and day < ({{until}}::timestamptz at time zone 'UTC')::date
+     group by utm_source
+  ) as sourced
+  left join (
+    select utm_source, count(distinct customer_id) as visitors
+      from utm_source_customer_days
+     where day >= ({{since}}::timestamptz at time zone 'UTC')::date and day < ({{until}}::timestamptz at time zone 'UTC')::date
+     group by utm_source
+  ) as seen on seen.utm_source = sourced.utm_source
+ order by visitors desc, sourced.utm_source
  limit 10`;
 
 /** Overview: events arriving, in the last minute (polled by the page). */

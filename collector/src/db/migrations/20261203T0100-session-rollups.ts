@@ -175,9 +175,10 @@ export async function down(db: Kysely<any>): Promise<void> {
  * `tally_refresh_daily_rollups(from_day, to_day)` as each migration since
  * 20261202T1600-daily-rollups defines it: one scan of the days' events fills
  * `daily_event_counts`, `customer_days`, `customer_page_days` and, from 20261203T0200, the
- * referrer roll-ups; from 20261203T0100 it then refreshes the sessions that began those days.
+ * referrer roll-ups, from 20261203T0400 the UTM source roll-ups; from 20261203T0100 it then
+ * refreshes the sessions that began those days.
  */
-export function refreshDailyRollupsBody(parts: { sessions: boolean; referrers: boolean }): string {
+export function refreshDailyRollupsBody(parts: { sessions: boolean; referrers: boolean; campaigns?: boolean }): string {
   // A page that came from another site: the host of its referrer (tally_referrer_host).
   const referrerColumns = parts.referrers
     ? `,
@@ -199,6 +200,23 @@ export function refreshDailyRollupsBody(parts: { sessions: boolean; referrers: b
         select distinct day, referrer_host, customer_id from scanned where referrer_host is not null and customer_id is not null
       ),`
     : '';
+  const campaignColumns = parts.campaigns ? ', e.utm_source' : '';
+  const campaignDeletes = parts.campaigns
+    ? `
+      delete from daily_utm_source_counts where day between from_day and to_day;
+      delete from utm_source_customer_days where day between from_day and to_day;`
+    : '';
+  const campaignInserts = parts.campaigns
+    ? `
+      campaign_counted as (
+        insert into daily_utm_source_counts (day, utm_source, events)
+        select day, utm_source, count(*) from scanned where utm_source is not null group by 1, 2
+      ),
+      campaign_customers as (
+        insert into utm_source_customer_days (day, utm_source, customer_id)
+        select distinct day, utm_source, customer_id from scanned where utm_source is not null and customer_id is not null
+      ),`
+    : '';
   return `
     create or replace function tally_refresh_daily_rollups(from_day date, to_day date) returns void
     language plpgsql as $fn$
@@ -213,13 +231,13 @@ export function refreshDailyRollupsBody(parts: { sessions: boolean; referrers: b
       perform pg_advisory_xact_lock(7146375930123771001);
       delete from daily_event_counts where day between from_day and to_day;
       delete from customer_days where day between from_day and to_day;
-      delete from customer_page_days where day between from_day and to_day;${referrerDeletes}
+      delete from customer_page_days where day between from_day and to_day;${referrerDeletes}${campaignDeletes}
       with scanned as materialized (
         select (e."timestamp" at time zone 'UTC')::date as day, e.source_id, e.type, e.event,
-               case when e.type = 'page' then e.path end as path, e.customer_id${referrerColumns}
+               case when e.type = 'page' then e.path end as path, e.customer_id${referrerColumns}${campaignColumns}
           from events e
          where e."timestamp" >= since and e."timestamp" < until
-      ),${referrerInserts}
+      ),${referrerInserts}${campaignInserts}
       counted as (
         insert into daily_event_counts (day, source_id, type, event, path, events)
         select day, source_id, type, event, path, count(*) from scanned group by 1, 2, 3, 4, 5
