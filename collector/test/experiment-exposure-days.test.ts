@@ -1,13 +1,15 @@
 /**
  * `experiment_exposure_days` (migration 20261203T0300): kept by triggers on `events`, it always
  * equals the same rows computed from the `Experiment Viewed` events, through inserts, a merge
- * re-pointing a customer's events, a hand-made change of variant and deletes; and
+ * re-pointing a customer's events, a hand-made change of variant, deletes and a month's
+ * partition dropped by retention; and
  * `experiment_results` over ranges that start or end within a day (read partly from the events)
  * gives what the plain computation over the events gives.
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { dropEventPartitionWithDays } from '../src/db/partitions.js';
 import { insertEvents, type AnalyticsEvent } from './support/analytics-events.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
@@ -127,5 +129,15 @@ describe(`experiment_exposure_days on ${testEngine}`, () => {
       expect.objectContaining({ first_at: new Date('2026-07-01T06:00:00Z'), last_at: new Date('2026-07-01T09:00:00Z'), variant_name: 'Variant a' }),
     ]);
     expect(stored.some((row) => row.customer_id === eve)).toBe(false);
+  });
+
+  test("dropping a month's partition (which fires no trigger) takes that month's rows with it", async () => {
+    await insertEvents(database.db, [viewed(bob!, '2026-08-01T10:00:00Z', 'a')]);
+    // July's events wait in the default partition until July has one of its own.
+    await sql`select tally_create_event_partitions('2026-07-01', '2026-07-01')`.execute(database.db);
+    expect(await dropEventPartitionWithDays(database.db, 'events_2026_07', '2026-07-01', '2026-08-01')).toBe(true);
+    const { stored, direct } = await storedAndDirect(database.db);
+    expect(stored).toEqual(direct);
+    expect(stored.map((row) => row.day)).toEqual(['2026-08-01']);
   });
 });
