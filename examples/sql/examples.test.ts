@@ -121,6 +121,7 @@ describe(`examples/sql on ${testEngine}`, () => {
       'revenue-by-currency.sql',
       'rfm-groups.sql',
       'sessions-by-landing-page.sql',
+      'sessions-per-day-by-source.sql',
     ]);
   });
 
@@ -181,6 +182,21 @@ describe(`examples/sql on ${testEngine}`, () => {
     expect(rows).toHaveLength(30);
     const active = rows.filter((r) => Number(r.active_customers) > 0).map((r) => r.active_customers);
     expect(active).toEqual([5, 1]);
+  });
+
+  test('sessions-per-day-by-source.sql', async () => {
+    // The collector's schedule refreshes the roll-ups; here the last 30 days, by hand.
+    await sql`select tally_refresh_daily_rollups(current_date - 29, current_date)`.execute(database.db);
+    const rows = await run(database, 'sessions-per-day-by-source.sql');
+    const day = (daysAgo: number) => noon(daysAgo).toISOString().slice(0, 10);
+    // By hand: three days ago five visits (one from google that ordered, one from the
+    // newsletter, three without a campaign, one of which ordered); yesterday one, with an order.
+    expect(rows).toEqual([
+      { day: day(3), source: '(none)', sessions: 3, sessions_with_order: 1 },
+      { day: day(3), source: 'google', sessions: 1, sessions_with_order: 1 },
+      { day: day(3), source: 'newsletter', sessions: 1, sessions_with_order: 0 },
+      { day: day(1), source: '(none)', sessions: 1, sessions_with_order: 1 },
+    ]);
   });
 
   test('sessions-by-landing-page.sql', async () => {

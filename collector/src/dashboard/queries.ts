@@ -54,27 +54,41 @@ export const TOP_PAGES = `select viewed.path, viewed.pageviews,
   ) as viewed
  order by viewed.pageviews desc, viewed.path`;
 
-/** Overview: the sites that sent visitors (the referrer's host, pages from the same host left out). */
-export const TOP_REFERRERS = `select referrer_host, count(distinct customer_id) as visitors, count(*) as pageviews
+/**
+ * Overview: the sites that sent visitors (the referrer's host, pages from the same host left
+ * out; `tally_referrer_host`), from the referrer roll-ups (whole UTC days, as `OVERVIEW_TOTALS`).
+ */
+export const TOP_REFERRERS = `select referred.referrer_host, coalesce(seen.visitors, 0) as visitors, referred.pageviews
   from (
-    select customer_id,
-           substring(referrer from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?([^/?#:]+)') as referrer_host,
-           substring(url from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?([^/?#:]+)') as own_host
-      from events
-     where type = 'page' and referrer is not null
-       and "timestamp" >= {{since}}::timestamptz and "timestamp" < {{until}}::timestamptz
-  ) as pages
- where referrer_host is not null and referrer_host is distinct from own_host
- group by referrer_host
- order by visitors desc, referrer_host
+    select referrer_host, sum(pageviews)::bigint as pageviews
+      from daily_referrer_counts
+     where day >= ({{since}}::timestamptz at time zone 'UTC')::date and day < ({{until}}::timestamptz at time zone 'UTC')::date
+     group by referrer_host
+  ) as referred
+  left join (
+    select referrer_host, count(distinct customer_id) as visitors
+      from referrer_customer_days
+     where day >= ({{since}}::timestamptz at time zone 'UTC')::date and day < ({{until}}::timestamptz at time zone 'UTC')::date
+     group by referrer_host
+  ) as seen on seen.referrer_host = referred.referrer_host
+ order by visitors desc, referred.referrer_host
  limit 10`;
 
-/** Overview: the campaigns' sources that brought visitors. */
-export const TOP_UTM_SOURCES = `select utm_source, count(distinct customer_id) as visitors, count(*) as events
-  from events
- where utm_source is not null and "timestamp" >= {{since}}::timestamptz and "timestamp" < {{until}}::timestamptz
- group by utm_source
- order by visitors desc, utm_source
+/** Overview: the campaigns' sources that brought visitors, from the UTM source roll-ups (whole UTC days, as `OVERVIEW_TOTALS`). */
+export const TOP_UTM_SOURCES = `select sourced.utm_source, coalesce(seen.visitors, 0) as visitors, sourced.events
+  from (
+    select utm_source, sum(events)::bigint as events
+      from daily_utm_source_counts
+     where day >= ({{since}}::timestamptz at time zone 'UTC')::date and day < ({{until}}::timestamptz at time zone 'UTC')::date
+     group by utm_source
+  ) as sourced
+  left join (
+    select utm_source, count(distinct customer_id) as visitors
+      from utm_source_customer_days
+     where day >= ({{since}}::timestamptz at time zone 'UTC')::date and day < ({{until}}::timestamptz at time zone 'UTC')::date
+     group by utm_source
+  ) as seen on seen.utm_source = sourced.utm_source
+ order by visitors desc, sourced.utm_source
  limit 10`;
 
 /** Overview: events arriving, in the last minute (polled by the page). */
@@ -109,10 +123,14 @@ export const EVENTS_PER_DAY = `select day::text as day, coalesce(event, '(' || t
  group by 1, 2
  order by 1, 3 desc, 2`;
 
-/** Trends: sessions started per UTC day, by the session's UTM source. */
-export const SESSIONS_PER_DAY = `select (started_at at time zone 'UTC')::date::text as day, coalesce(utm_source, '(none)') as source, count(*) as sessions
-  from sessions
- where started_at >= {{since}}::timestamptz and started_at < {{until}}::timestamptz
+/**
+ * Trends: sessions started per UTC day, by the session's UTM source (the first one seen in the
+ * session), from the session roll-up `daily_session_counts` (whole UTC days, as the other
+ * trends; a session counts on the day it began; see `tally_refresh_daily_sessions`).
+ */
+export const SESSIONS_PER_DAY = `select day::text as day, coalesce(utm_source, '(none)') as source, sum(sessions)::bigint as sessions
+  from daily_session_counts
+ where day >= ({{since}}::timestamptz at time zone 'UTC')::date and day < ({{until}}::timestamptz at time zone 'UTC')::date
  group by 1, 2
  order by 1, 3 desc, 2`;
 
@@ -192,9 +210,12 @@ export const SEGMENT_MEMBERS = `select m.customer_id, p.user_id, p.email, p.last
  order by p.last_seen desc nulls last, m.customer_id
  limit 500`;
 
-/** Experiments: the experiments seen in `Experiment Viewed` events, with their exposed customers. */
-export const EXPERIMENT_IDS = `select experiment_id, count(*) as customers, min(first_exposed_at) as first_exposed_at
-  from experiment_exposures
+/**
+ * Experiments: the experiments seen in `Experiment Viewed` events (with a variant), with their
+ * exposed customers, from `experiment_exposure_days` (kept exact by triggers).
+ */
+export const EXPERIMENT_IDS = `select experiment_id, count(distinct customer_id) as customers, min(first_at) as first_exposed_at
+  from experiment_exposure_days
  group by experiment_id
  order by first_exposed_at desc, experiment_id
  limit 200`;

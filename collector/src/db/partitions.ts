@@ -26,8 +26,8 @@ export async function eventPartitionNames(db: Kysely<Database>): Promise<string[
 
 /**
  * Drops the partition `name` of `events` holding the days from `fromDay` up to `toDay`
- * (ISO dates, exclusive), with the `customer_event_days` rows of those days and its messages
- * in the `event_messages` ledger (dropping fires no trigger). The bulk of both is deleted
+ * (ISO dates, exclusive), with the `customer_event_days` and `experiment_exposure_days` rows of
+ * those days and its messages in the `event_messages` ledger (dropping fires no trigger). The bulk of both is deleted
  * first without blocking writers; then, with `events` locked, what arrived meanwhile and the
  * partition itself. Returns false when it no longer exists (another collector dropped it).
  *
@@ -43,6 +43,7 @@ export async function dropEventPartitionWithDays(db: Kysely<Database>, name: str
   const watermark = rows[0]?.max ?? 0;
   await sql`delete from event_messages m using ${table} e where m.source_id = e.source_id and m.message_id = e.message_id`.execute(db);
   await sql`delete from customer_event_days where day >= ${fromDay}::date and day < ${toDay}::date`.execute(db);
+  await sql`delete from experiment_exposure_days where day >= ${fromDay}::date and day < ${toDay}::date`.execute(db);
 
   return db.transaction().execute(async (trx) => {
     // Writers wait for the drop rather than fail; a long reader makes this run give up and
@@ -54,6 +55,7 @@ export async function dropEventPartitionWithDays(db: Kysely<Database>, name: str
                where e.id > ${watermark} and m.source_id = e.source_id and m.message_id = e.message_id`.execute(trx);
     // Late events of these days, and rows stitching re-pointed since the first pass.
     await sql`delete from customer_event_days where day >= ${fromDay}::date and day < ${toDay}::date`.execute(trx);
+    await sql`delete from experiment_exposure_days where day >= ${fromDay}::date and day < ${toDay}::date`.execute(trx);
     await sql`drop table ${table}`.execute(trx);
     return true;
   });

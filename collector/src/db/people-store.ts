@@ -145,6 +145,8 @@ export async function deletePersonRows(trx: Kysely<Database>, customerIds: reado
   // those days are next refreshed (docs/sql.md, Daily roll-ups).
   await sql`delete from customer_days where customer_id = any(${sqlArray(ids, 'uuid')})`.execute(trx);
   await sql`delete from customer_page_days where customer_id = any(${sqlArray(ids, 'uuid')})`.execute(trx);
+  await sql`delete from referrer_customer_days where customer_id = any(${sqlArray(ids, 'uuid')})`.execute(trx);
+  await sql`delete from utm_source_customer_days where customer_id = any(${sqlArray(ids, 'uuid')})`.execute(trx);
   result.events = Number(events.numDeletedRows);
   result.identities = Number(identities.numDeletedRows);
   result.merges = Number(merges.numDeletedRows);

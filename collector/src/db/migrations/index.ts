@@ -21,6 +21,10 @@ import * as profile from './20261202T1140-profile.js';
 import * as funnelByVariant from './20261202T1155-funnel-by-variant.js';
 import * as identityLocks from './20261202T1400-identity-locks.js';
 import * as dailyRollups from './20261202T1600-daily-rollups.js';
+import * as sessionRollups from './20261203T0100-session-rollups.js';
+import * as referrerRollups from './20261203T0200-referrer-rollups.js';
+import * as experimentExposureDays from './20261203T0300-experiment-exposure-days.js';
+import * as utmSourceRollups from './20261203T0400-utm-source-rollups.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -49,4 +53,8 @@ export const migrations: Record<string, Migration> = {
   '20261202T1300-dashboard': dashboard,
   '20261202T1400-identity-locks': identityLocks,
   '20261202T1600-daily-rollups': dailyRollups,
+  '20261203T0100-session-rollups': sessionRollups,
+  '20261203T0200-referrer-rollups': referrerRollups,
+  '20261203T0300-experiment-exposure-days': experimentExposureDays,
+  '20261203T0400-utm-source-rollups': utmSourceRollups,
 };
