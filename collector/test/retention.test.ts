@@ -12,6 +12,7 @@ import {
   startRetention,
   type SourceRetention,
 } from '../src/retention/index.js';
+import { refreshDailyRollups } from '../src/retention/rollups.js';
 import { referenceFunnel, type ReferenceStep } from './support/funnel-reference.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
@@ -104,6 +105,17 @@ async function rollUpDifferences(db: Kysely<Database>): Promise<number> {
   return rows[0]!.n;
 }
 
+// Rows of `customer_days` (a refreshed roll-up) that the stored events no longer give, and the other way round.
+async function customerDayDifferences(db: Kysely<Database>): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    with fresh as (select distinct ("timestamp" at time zone 'UTC')::date as day, customer_id from events where customer_id is not null)
+    select count(*) as n from (
+      (select day, customer_id from customer_days except all select * from fresh)
+      union all
+      (select * from fresh except all select day, customer_id from customer_days)) d`.execute(db);
+  return rows[0]!.n;
+}
+
 async function ledgerDifferences(db: Kysely<Database>): Promise<number> {
   const { rows } = await sql<{ n: number }>`
     select count(*) as n from (
@@ -126,6 +138,8 @@ describe(`retention of events on ${testEngine}`, () => {
 
   test('expiry drops the months past the longest period, deletes what shorter periods and the default partition hold, and keeps the rest', async () => {
     const db = database.db;
+    await refreshDailyRollups(db, { from: '2019-05-01', to: '2026-12-15' });
+    expect(await customerDayDifferences(db)).toBe(0);
     const funnelBefore = await funnel(db, '2026-08-01', '2026-12-31');
     const result = await expireEvents(db, sources, now);
 
@@ -139,9 +153,14 @@ describe(`retention of events on ${testEngine}`, () => {
     expect(result.deletedEvents).toBe(all.filter((e) => !kept(e) && e.at < Date.parse('2026-08-01')).length + all.filter((e) => !kept(e) && e.at >= Date.parse('2026-09-01')).length);
     expect((await storedEvents(db)).map((e) => e.messageId).sort()).toEqual(expected.map((e) => e.messageId).sort());
 
-    // What triggers could not see (the dropped month) left the roll-up and the ledger too.
+    // What triggers could not see (the dropped month) left the roll-up and the ledger too; the
+    // refreshed roll-ups lost the dropped month's customers and were recomputed for the days
+    // deleted row by row, so no customer id outlives its events there either.
     expect(await rollUpDifferences(db)).toBe(0);
     expect(await ledgerDifferences(db)).toBe(0);
+    expect(await customerDayDifferences(db)).toBe(0);
+    expect(result.refreshedDays).toContain('2019-05-01');
+    expect(result.refreshedDays).not.toContain('2026-08-10');
     const funnelAfter = await funnel(db, '2026-08-01', '2026-12-31');
     expect(funnelAfter).toEqual(recomputedFunnel(await storedEvents(db), '2026-08-01', '2026-12-31'));
     expect(funnelAfter).not.toEqual(funnelBefore);
@@ -154,7 +173,7 @@ describe(`retention of events on ${testEngine}`, () => {
     const where = await sql<{ p: string }>`select tableoid::regclass::text as p from events where message_id = ${late.messageId}`.execute(db);
     expect(where.rows).toEqual([{ p: 'events_default' }]);
     const result = await expireEvents(db, sources, now);
-    expect(result).toEqual({ droppedPartitions: [], deletedEvents: 1 });
+    expect(result).toEqual({ droppedPartitions: [], deletedEvents: 1, refreshedDays: ['2026-08-20'] });
     expect((await storedEvents(db)).some((e) => e.messageId === late.messageId)).toBe(false);
     expect(await rollUpDifferences(db)).toBe(0);
     expect(await ledgerDifferences(db)).toBe(0);

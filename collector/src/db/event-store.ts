@@ -94,25 +94,30 @@ export type EventSelection = { sourceId: string } | { exceptSourceIds: readonly 
 
 /**
  * Deletes up to `limit` events of `which` older than `before`, with their ledger messages,
- * in one statement; returns how many it deleted.
+ * in one statement; returns how many it deleted and the UTC days (`YYYY-MM-DD`) they were of.
  *
  * @example
- * const deleted = await deleteOldEvents(db, { sourceId: 'shop' }, cutoff, 10_000);
+ * const { deleted, days } = await deleteOldEvents(db, { sourceId: 'shop' }, cutoff, 10_000);
  */
-export async function deleteOldEvents(db: Kysely<Database>, which: EventSelection, before: Date, limit: number): Promise<number> {
+export async function deleteOldEvents(
+  db: Kysely<Database>,
+  which: EventSelection,
+  before: Date,
+  limit: number,
+): Promise<{ deleted: number; days: string[] }> {
   const selected = 'sourceId' in which ? sql`source_id = ${which.sourceId}` : sql`source_id <> all(${which.exceptSourceIds}::text[])`;
-  const { rows } = await sql<{ n: number }>`
+  const { rows } = await sql<{ n: number; days: string[] | null }>`
     with doomed as (
       select id, "timestamp" from events where ${selected} and "timestamp" < ${before} limit ${limit}
     ),
     gone as (
       delete from events e using doomed d
        where e.id = d.id and e."timestamp" = d."timestamp" and e."timestamp" < ${before}
-      returning e.source_id, e.message_id
+      returning e.source_id, e.message_id, (e."timestamp" at time zone 'UTC')::date as day
     ),
     released as (
       delete from event_messages m using gone g where m.source_id = g.source_id and m.message_id = g.message_id
     )
-    select count(*) as n from gone`.execute(db);
-  return Number(rows[0]?.n ?? 0);
+    select count(*) as n, array_agg(distinct day::text order by day::text) as days from gone`.execute(db);
+  return { deleted: Number(rows[0]?.n ?? 0), days: rows[0]?.days ?? [] };
 }

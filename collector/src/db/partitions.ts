@@ -25,9 +25,25 @@ export async function eventPartitionNames(db: Kysely<Database>): Promise<string[
 }
 
 /**
+ * The tables that hold a row per customer and day, each indexed by day: the triggers' day
+ * tables and the refreshed roll-ups. Their rows of a day go with that day's events, so that no
+ * customer id outlives the retention of the events it was read from. The roll-ups' counts
+ * without customer ids (`daily_event_counts`, `daily_session_counts`, `daily_referrer_counts`,
+ * `daily_utm_source_counts`) are not personal data and are kept.
+ */
+const CUSTOMER_DAY_TABLES = [
+  'customer_event_days',
+  'experiment_exposure_days',
+  'customer_days',
+  'customer_page_days',
+  'referrer_customer_days',
+  'utm_source_customer_days',
+] as const;
+
+/**
  * Drops the partition `name` of `events` holding the days from `fromDay` up to `toDay`
- * (ISO dates, exclusive), with the `customer_event_days` and `experiment_exposure_days` rows of
- * those days and its messages in the `event_messages` ledger (dropping fires no trigger). The bulk of both is deleted
+ * (ISO dates, exclusive), with the rows of those days in every table of customers per day
+ * (`CUSTOMER_DAY_TABLES`) and its messages in the `event_messages` ledger (dropping fires no trigger). The bulk of both is deleted
  * first without blocking writers; then, with `events` locked, what arrived meanwhile and the
  * partition itself. Returns false when it no longer exists (another collector dropped it).
  *
@@ -42,8 +58,7 @@ export async function dropEventPartitionWithDays(db: Kysely<Database>, name: str
   const { rows } = await sql<{ max: number | null }>`select max(id) as max from ${table}`.execute(db);
   const watermark = rows[0]?.max ?? 0;
   await sql`delete from event_messages m using ${table} e where m.source_id = e.source_id and m.message_id = e.message_id`.execute(db);
-  await sql`delete from customer_event_days where day >= ${fromDay}::date and day < ${toDay}::date`.execute(db);
-  await sql`delete from experiment_exposure_days where day >= ${fromDay}::date and day < ${toDay}::date`.execute(db);
+  await deleteCustomerDays(db, fromDay, toDay);
 
   return db.transaction().execute(async (trx) => {
     // Writers wait for the drop rather than fail; a long reader makes this run give up and
@@ -54,9 +69,14 @@ export async function dropEventPartitionWithDays(db: Kysely<Database>, name: str
     await sql`delete from event_messages m using ${table} e
                where e.id > ${watermark} and m.source_id = e.source_id and m.message_id = e.message_id`.execute(trx);
     // Late events of these days, and rows stitching re-pointed since the first pass.
-    await sql`delete from customer_event_days where day >= ${fromDay}::date and day < ${toDay}::date`.execute(trx);
-    await sql`delete from experiment_exposure_days where day >= ${fromDay}::date and day < ${toDay}::date`.execute(trx);
+    await deleteCustomerDays(trx, fromDay, toDay);
     await sql`drop table ${table}`.execute(trx);
     return true;
   });
+}
+
+async function deleteCustomerDays(db: Kysely<Database>, fromDay: string, toDay: string): Promise<void> {
+  for (const table of CUSTOMER_DAY_TABLES) {
+    await sql`delete from ${sql.table(table)} where day >= ${fromDay}::date and day < ${toDay}::date`.execute(db);
+  }
 }

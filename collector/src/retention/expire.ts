@@ -4,6 +4,7 @@ import { dropEventPartitionWithDays } from '../db/partitions.js';
 import { deleteRejectedBefore } from '../db/rejected-store.js';
 import type { Database } from '../db/schema/database.js';
 import { isoDate, listEventPartitions, type EventPartition } from './partitions.js';
+import { refreshDailyRollups, type RollupRefresh } from './rollups.js';
 
 /** A source as retention sees it: its id and how many days its events are kept (none: forever). */
 export interface SourceRetention {
@@ -16,6 +17,12 @@ export interface EventExpiry {
   droppedPartitions: string[];
   /** Events deleted row by row (shorter periods, the default partition). */
   deletedEvents: number;
+  /**
+   * The UTC days whose events were deleted row by row, whose daily roll-ups were then
+   * recomputed, so that the roll-ups' customer ids go with the events they were read from.
+   * (A dropped month takes its roll-up rows with it: `dropEventPartitionWithDays`.)
+   */
+  refreshedDays: string[];
 }
 
 export interface RowBudget {
@@ -51,7 +58,8 @@ export async function expireEvents(
   now: Date,
   budget: RowBudget = {},
 ): Promise<EventExpiry> {
-  const result: EventExpiry = { droppedPartitions: [], deletedEvents: 0 };
+  const result: EventExpiry = { droppedPartitions: [], deletedEvents: 0, refreshedDays: [] };
+  const days = new Set<string>();
   if (sources.length === 0) return result;
   const periods = sources.map((source) => source.retentionDays);
   const longest = periods.every((days): days is number => days !== undefined) ? Math.max(...periods) : undefined;
@@ -73,12 +81,14 @@ export async function expireEvents(
     if (source.retentionDays === undefined) continue;
     const cutoff = cutoffOf(source.retentionDays);
     const before = longest !== undefined && source.retentionDays === longest ? belowPartitions(cutoff) : cutoff;
-    result.deletedEvents += await deleteEvents(db, { sourceId: source.id }, before, budget);
+    result.deletedEvents += await deleteEvents(db, { sourceId: source.id }, before, budget, days);
   }
   if (longest !== undefined) {
     const known = sources.map((source) => source.id);
-    result.deletedEvents += await deleteEvents(db, { exceptSourceIds: known }, belowPartitions(cutoffOf(longest)), budget);
+    result.deletedEvents += await deleteEvents(db, { exceptSourceIds: known }, belowPartitions(cutoffOf(longest)), budget, days);
   }
+  result.refreshedDays = [...days].sort();
+  for (const run of consecutiveRuns(result.refreshedDays)) await refreshDailyRollups(db, run);
   return result;
 }
 
@@ -92,17 +102,29 @@ export async function dropEventPartition(db: Kysely<Database>, partition: EventP
   return dropEventPartitionWithDays(db, partition.name, isoDate(partition.from), isoDate(partition.to));
 }
 
-/** Deletes events of `which` older than `before`, with their ledger messages, in bounded batches. */
-async function deleteEvents(db: Kysely<Database>, which: EventSelection, before: Date, budget: RowBudget): Promise<number> {
+/** Deletes events of `which` older than `before`, with their ledger messages, in bounded batches; adds their days to `days`. */
+async function deleteEvents(db: Kysely<Database>, which: EventSelection, before: Date, budget: RowBudget, days: Set<string>): Promise<number> {
   const batchSize = budget.batchSize ?? 10_000;
   const maxBatches = budget.maxBatches ?? 10;
   let deleted = 0;
   for (let batch = 0; batch < maxBatches; batch++) {
-    const n = await deleteOldEvents(db, which, before, batchSize);
+    const { deleted: n, days: of } = await deleteOldEvents(db, which, before, batchSize);
     deleted += n;
+    for (const day of of) days.add(day);
     if (n < batchSize) break;
   }
   return deleted;
+}
+
+/** Sorted `YYYY-MM-DD` days as runs of consecutive days, each `{ from, to }` (both included). */
+function consecutiveRuns(days: readonly string[]): RollupRefresh[] {
+  const runs: RollupRefresh[] = [];
+  for (const day of days) {
+    const last = runs.at(-1);
+    if (last && Date.parse(day) - Date.parse(last.to) === DAY_MS) last.to = day;
+    else runs.push({ from: day, to: day });
+  }
+  return runs;
 }
 
 /**
