@@ -1,5 +1,6 @@
 import { Batch } from './batch.js';
 import { isRecord } from './common.js';
+import { readCommonShape } from './common-shapes.js';
 import { IsoDateTime } from './date-time.js';
 import { describeValue, formatIssues, formatPath } from './errors.js';
 import { encodedSize, formatCount, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from './limits.js';
@@ -43,7 +44,8 @@ function isMessageType(value: unknown): value is MessageType {
  * Validates one message: first its size against the 32 KB limit, then the schema of
  * its `type`, including the strict properties of spec events (`Order Completed`, …).
  * Never throws; `path` prefixes every error (`batch[3]`). `encodedBytes`, when the caller
- * already encoded `input` (`encodeJson`), saves encoding it again.
+ * already encoded `input` (`encodeJson`), saves encoding it again. The data may be `input`
+ * itself (or share its objects): treat it as read-only.
  *
  * @example
  * const result = parseMessage(item, 'batch[3]');
@@ -63,7 +65,10 @@ export function parseMessage(input: unknown, path = '', encodedBytes?: number): 
     const problem = type === undefined ? `required, expected one of ${allowed}` : `expected one of ${allowed}, got ${describeValue(type)}`;
     return fail('schema', [`${formatPath(path, ['type'])}: ${problem}`]);
   }
-  // Received values for the errors are looked up in `input`, so zod need not copy them.
+  // The common shapes are read without zod's copies (common-shapes.ts); zod decides and
+  // explains the rest. Received values for its errors are looked up in `input`.
+  const common = readCommonShape(input, type);
+  if (common !== undefined) return { success: true, data: common };
   const result = MESSAGE_SCHEMAS[type].safeParse(input);
   if (!result.success) return fail('schema', formatIssues(result.error, path, input));
   return { success: true, data: result.data };
