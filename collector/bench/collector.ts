@@ -107,11 +107,18 @@ function runChild(args: string[], env: NodeJS.ProcessEnv = process.env, flags: s
   return { child, output: () => output };
 }
 
-async function loadLevel(url: string, concurrency: number, seconds: number): Promise<LevelResult> {
+async function loadLevel(url: string, concurrency: number, seconds: number): Promise<LevelResult & { loadGeneratorCpu: number }> {
   const { child, output } = runChild([thisFile, '--load', url, String(concurrency), String(seconds), `c${concurrency}-${randomBytes(3).toString('hex')}`]);
+  // The load generator's own CPU, read just before it exits (it shares the machine's cores).
+  let loadGeneratorCpu = NaN;
+  const watch = setInterval(() => {
+    const cpu = cpuSeconds(child.pid);
+    if (!Number.isNaN(cpu)) loadGeneratorCpu = cpu;
+  }, 100);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearInterval(watch);
   if (code !== 0) throw new Error(`load generator failed (${code})`);
-  return JSON.parse(output().trim()) as LevelResult;
+  return { ...(JSON.parse(output().trim()) as LevelResult), loadGeneratorCpu };
 }
 
 /** CPU seconds (user + system) a process has used so far; NaN where /proc is not available. */
@@ -154,6 +161,37 @@ function cpuSince(before: Map<number, number>, now: Map<number, number>): number
 async function backendPids(admin: pg.Client, database: string): Promise<number[]> {
   const { rows } = await admin.query<{ pid: number }>(`select pid from pg_stat_activity where datname = $1`, [database]);
   return rows.map((row) => row.pid);
+}
+
+/**
+ * Samples the states of the benchmark database's backends every 20 ms until stopped: the mean
+ * number of backends `active` and `idle in transaction` (a transaction open, waiting for the
+ * collector between its statements).
+ */
+function sampleBackendStates(admin: pg.Client, database: string): () => Promise<{ active: number; idleInTransaction: number }> {
+  let samples = 0;
+  let active = 0;
+  let idleInTransaction = 0;
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      const { rows } = await admin.query<{ state: string | null; n: number }>(
+        `select state, count(*)::int as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid() group by state`,
+        [database],
+      );
+      samples++;
+      for (const row of rows) {
+        if (row.state === 'active') active += row.n;
+        if (row.state === 'idle in transaction') idleInTransaction += row.n;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  return async () => {
+    running = false;
+    await done;
+    return { active: active / Math.max(1, samples), idleInTransaction: idleInTransaction / Math.max(1, samples) };
+  };
 }
 
 const load = () => loadavg().map((n) => n.toFixed(2)).join(', ');
@@ -270,11 +308,17 @@ async function main(): Promise<void> {
 
     const warmUp = await loadLevel(collectorUrl, 10, 2); // warm-up (JIT, connections, caches)
     const results: (LevelResult & { collectorUs: number; postgresUs: number; collectorCores: number })[] = [];
-    console.log('concurrency  requests   events/s   p50 ms   p99 ms   max ms  non-200  collector µs/event (cores)  Postgres µs/event (cores)');
+    const states: string[] = [];
+    console.log('concurrency  requests   events/s   p50 ms   p99 ms   max ms  non-200  collector µs/event (cores)  Postgres µs/event (cores)  load generator µs/event');
     for (const concurrency of levels) {
       const collectorBefore = cpuByPid(processTree(collector.pid));
       const postgresBefore = cpuByPid(await backendPids(admin, name));
+      const stopSampling = sampleBackendStates(admin, name);
       const r = await loadLevel(collectorUrl, concurrency, seconds);
+      const backends = await stopSampling();
+      states.push(
+        `${String(concurrency).padStart(4)} senders: backends active ${backends.active.toFixed(2)}, idle in transaction ${backends.idleInTransaction.toFixed(2)} (mean of samples every 20 ms)`,
+      );
       const collectorCpu = cpuSince(collectorBefore, cpuByPid(processTree(collector.pid)));
       const postgresCpu = cpuSince(postgresBefore, cpuByPid(await backendPids(admin, name)));
       const perEvent = (cpu: number) => (r.accepted > 0 ? (cpu / r.accepted) * 1e6 : NaN);
@@ -282,13 +326,14 @@ async function main(): Promise<void> {
       results.push(result);
       const cpuText = (us: number, cores: number) => `${Number.isNaN(us) ? '–' : us.toFixed(0)} (${cores.toFixed(2)})`;
       console.log(
-        `${String(concurrency).padStart(11)}  ${String(r.requests).padStart(8)}  ${Math.round(r.accepted / r.elapsed).toLocaleString('en-US').padStart(9)}  ${r.p50.toFixed(1).padStart(7)}  ${r.p99.toFixed(1).padStart(7)}  ${r.max.toFixed(1).padStart(7)}  ${String(r.failed).padStart(7)}  ${cpuText(result.collectorUs, collectorCpu / r.elapsed).padStart(26)}  ${cpuText(result.postgresUs, postgresCpu / r.elapsed).padStart(25)}`,
+        `${String(concurrency).padStart(11)}  ${String(r.requests).padStart(8)}  ${Math.round(r.accepted / r.elapsed).toLocaleString('en-US').padStart(9)}  ${r.p50.toFixed(1).padStart(7)}  ${r.p99.toFixed(1).padStart(7)}  ${r.max.toFixed(1).padStart(7)}  ${String(r.failed).padStart(7)}  ${cpuText(result.collectorUs, collectorCpu / r.elapsed).padStart(26)}  ${cpuText(result.postgresUs, postgresCpu / r.elapsed).padStart(25)}  ${((r.loadGeneratorCpu / r.accepted) * 1e6).toFixed(0).padStart(23)}`,
       );
       if (r.failed > 0) {
         const counts = Object.entries(r.statuses).map(([status, n]) => `${n} × ${status}`).join(', ');
         console.error(`\n!!! ${r.failed} of ${r.requests} requests at concurrency ${concurrency} were NOT answered 200 (${counts}); first: ${r.sample}\n`);
       }
     }
+    console.log(`\n${states.join('\n')}`);
     const totalFailed = results.reduce((n, r) => n + r.failed, 0) + warmUp.failed;
     if (totalFailed > 0) {
       console.error(`!!! ${totalFailed} requests failed: the figures above count only the events acknowledged with 200.`);

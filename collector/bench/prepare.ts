@@ -8,7 +8,7 @@
 //   pnpm --filter @tally/collector bench:prepare
 //   BENCH_BATCHES=2000 BENCH_REPEATS=7 pnpm --filter @tally/collector bench:prepare
 import { loadavg } from 'node:os';
-import { parseBatch, parseMessage } from '@tally/schemas';
+import { encodeJson, parseBatch, parseMessage } from '@tally/schemas';
 import { parseSources } from '../src/config.js';
 import { parseJson } from '../src/ingest/parse-json.js';
 import { prepareItems } from '../src/ingest/prepare.js';
@@ -31,15 +31,22 @@ for (let b = 0, n = 0; b < batches; b++) {
 }
 const parsed = bodies.map((body) => parseJson(body) as { batch: unknown[]; sentAt: string });
 const request = { receivedAt: new Date(), ip: '203.0.113.9', userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0' };
-const prepare = (body: { batch: unknown[]; sentAt: string }) =>
-  prepareItems(body.batch, { source: source!, request, skewThresholdMs: 60_000, batchSentAt: body.sentAt, pathPrefix: 'batch' });
-const prepared = parsed.map(prepare);
+const prepare = (body: { batch: unknown[]; sentAt: string }, encodedBatch?: { json: string; bytes: number }) =>
+  prepareItems(body.batch, { source: source!, request, skewThresholdMs: 60_000, batchSentAt: body.sentAt, encodedBatch, pathPrefix: 'batch' });
+/** What the batch route does between parsing the body and handing the events to the writer. */
+const route = (body: { batch: unknown[]; sentAt: string }) => {
+  const encoded = encodeJson(body);
+  parseBatch(body, encoded?.bytes);
+  return prepare(body, encoded);
+};
+const prepared = parsed.map(route);
 
 const stages: [string, () => void][] = [
   ['parse the body (JSON.parse)', () => bodies.forEach((body) => parseJson(body))],
   ['check the envelope (parseBatch)', () => parsed.forEach((body) => parseBatch(body))],
   ['validate each event (parseMessage)', () => parsed.forEach((body) => body.batch.forEach((item, i) => parseMessage(item, `batch[${i}]`)))],
-  ['prepare each event (prepareItems, validation included)', () => parsed.forEach(prepare)],
+  ['prepare each event (prepareItems, validation included)', () => parsed.forEach((body) => prepare(body))],
+  ['the batch route: envelope and events (encodeJson, parseBatch, prepareItems)', () => parsed.forEach(route)],
   ['serialise the events for the write (JSON.stringify)', () => prepared.forEach((p) => JSON.stringify(p.events))],
 ];
 

@@ -100,7 +100,7 @@ function optionalString(value: unknown): boolean {
   return value === undefined || typeof value === 'string';
 }
 
-function nonEmptyString(value: unknown): boolean {
+function nonEmptyString(value: unknown): value is string {
   return typeof value === 'string' && value !== '';
 }
 

@@ -44,8 +44,10 @@ function isMessageType(value: unknown): value is MessageType {
  * Validates one message: first its size against the 32 KB limit, then the schema of
  * its `type`, including the strict properties of spec events (`Order Completed`, …).
  * Never throws; `path` prefixes every error (`batch[3]`). `encodedBytes`, when the caller
- * already encoded `input` (`encodeJson`), saves encoding it again. The data may be `input`
- * itself (or share its objects): treat it as read-only.
+ * already encoded `input` (`encodeJson`), saves encoding it again; a caller that knows only a
+ * bound of that size no larger than `MAX_EVENT_BYTES` (the size of a batch holding `input`
+ * unchanged) may pass the bound, which gives the same answer. The data may be `input` itself
+ * (or share its objects): treat it as read-only.
  *
  * @example
  * const result = parseMessage(item, 'batch[3]');
@@ -79,6 +81,7 @@ export function parseMessage(input: unknown, path = '', encodedBytes?: number): 
  * (2,500) and its own fields. The items themselves are left to `parseMessage`, one by
  * one, so that one bad item does not refuse the others. A `sentAt` that is not a valid
  * date-time refuses nothing: it is dropped and named in `warnings`. Never throws.
+ * `encodedBytes`, when the caller already encoded `input` (`encodeJson`), saves encoding it again.
  *
  * @example
  * const envelope = parseBatch(body);
@@ -86,8 +89,8 @@ export function parseMessage(input: unknown, path = '', encodedBytes?: number): 
  *   envelope.data.batch.forEach((item, i) => parseMessage(item, `batch[${i}]`));
  * }
  */
-export function parseBatch(input: unknown): ValidationResult<Batch> {
-  const size = safeEncodedSize(input);
+export function parseBatch(input: unknown, encodedBytes?: number): ValidationResult<Batch> {
+  const size = encodedBytes ?? safeEncodedSize(input);
   if (size === undefined) return fail('schema', ['the batch is not JSON: it holds a cycle or a value JSON cannot encode']);
   if (size > MAX_BATCH_BYTES) {
     return fail('too_large', [`the batch is ${formatCount(size)} bytes; the limit is ${formatCount(MAX_BATCH_BYTES)}`]);
