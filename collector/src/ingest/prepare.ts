@@ -100,7 +100,9 @@ function withBatchFields(item: unknown, options: PrepareOptions): unknown {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
   const record = item as Record<string, unknown>;
   const needsId = record.messageId == null;
-  if (!options.batchContext && !options.batchSentAt && !needsId) return item;
+  const needsSentAt = Boolean(options.batchSentAt) && record.sentAt == null;
+  // Unchanged, the item stays the very object of the batch (prepareItems relies on it).
+  if (!options.batchContext && !needsSentAt && !needsId) return item;
   const merged: Record<string, unknown> = { ...record };
   // Segment's HTTP API makes messageId optional. A missing one is derived from the source and
   // the item itself, so that a retry of the same call is still recognised as a duplicate.
@@ -110,7 +112,7 @@ function withBatchFields(item: unknown, options: PrepareOptions): unknown {
     merged.context =
       typeof own === 'object' && own !== null && !Array.isArray(own) ? { ...options.batchContext, ...own } : { ...options.batchContext };
   }
-  if (options.batchSentAt && record.sentAt == null) merged.sentAt = options.batchSentAt;
+  if (needsSentAt) merged.sentAt = options.batchSentAt;
   return merged;
 }
 
