@@ -9,6 +9,7 @@
 //   BENCH_SECONDS=10 BENCH_LEVELS=10,50,100 pnpm bench:collector
 //   BENCH_CPU_PROF=/tmp/prof pnpm bench:collector   (writes the collector's CPU profiles there, one per process)
 //   BENCH_WORKERS=2 pnpm bench:collector  (TALLY_WORKERS of the collector; default: its own default, one per core)
+//   BENCH_LOG_LEVEL=warn pnpm bench:collector  (TALLY_LOG_LEVEL of the collector: what the request log lines cost)
 //   BENCH_DISABLE_TRIGGERS=events_days_added pnpm bench:collector   (what a trigger on events costs:
 //     the named triggers are disabled once the collector has migrated the database)
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -119,6 +121,18 @@ async function loadLevel(url: string, concurrency: number, seconds: number): Pro
   clearInterval(watch);
   if (code !== 0) throw new Error(`load generator failed (${code})`);
   return { ...(JSON.parse(output().trim()) as LevelResult), loadGeneratorCpu };
+}
+
+/** A TCP port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** CPU seconds (user + system) a process has used so far; NaN where /proc is not available. */
@@ -271,10 +285,14 @@ async function main(): Promise<void> {
   let collector: ChildProcess | undefined;
   console.log(`load average before: ${load()}`);
   try {
+    // A free port chosen here, so that the collector is found by polling it whatever its log
+    // level (BENCH_LOG_LEVEL=warn leaves out the request log lines, and the listening line).
+    const port = await freePort();
     const started = runChild(['src/server.ts'], {
       ...process.env,
       DATABASE_URL: benchUrl,
-      PORT: '0',
+      PORT: String(port),
+      ...(process.env.BENCH_LOG_LEVEL ? { TALLY_LOG_LEVEL: process.env.BENCH_LOG_LEVEL } : {}),
       HOST: '127.0.0.1',
       TALLY_SOURCES: JSON.stringify([{ id: 'bench', writeKey: WRITE_KEY }]),
       // One machine plays every browser: a per-address or per-key limit would measure the limiter.
@@ -283,13 +301,15 @@ async function main(): Promise<void> {
       ...(process.env.BENCH_WORKERS ? { TALLY_WORKERS: process.env.BENCH_WORKERS } : {}),
     }, process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []);
     collector = started.child;
-    const collectorUrl = await new Promise<string>((resolve, reject) => {
-      const look = () => {
-        const match = /listening on (http:\/\/\S+)/.exec(started.output());
-        if (match) resolve(match[1]!);
-      };
-      started.child.stdout!.on('data', look);
+    const collectorUrl = `http://127.0.0.1:${port}`;
+    await new Promise<void>((resolve, reject) => {
       started.child.on('exit', () => reject(new Error(`collector exited:\n${started.output()}`)));
+      const poll = () =>
+        fetch(`${collectorUrl}/healthz`).then(
+          (res) => (res.ok ? resolve() : setTimeout(poll, 100)),
+          () => setTimeout(poll, 100),
+        );
+      poll();
     });
     const disabled = (process.env.BENCH_DISABLE_TRIGGERS ?? '').split(',').filter((t) => t !== '');
     if (disabled.length > 0) {
@@ -298,8 +318,10 @@ async function main(): Promise<void> {
       for (const trigger of disabled) await db.query(`alter table events disable trigger ${pg.escapeIdentifier(trigger)}`);
       await db.end();
     }
-    const workers = /(\d+) workers/.exec(started.output())?.[1] ?? '1';
-    console.log(`collector on ${collectorUrl} (${workers} process(es) serving), Postgres database ${name}; batches of ${BATCH} events, ${seconds} s per level`);
+    const workers = /(\d+) workers/.exec(started.output())?.[1] ?? process.env.BENCH_WORKERS ?? 'the default number of';
+    console.log(
+      `collector on ${collectorUrl} (${workers} process(es) serving, log level ${process.env.BENCH_LOG_LEVEL ?? 'default'}), Postgres database ${name}; batches of ${BATCH} events, ${seconds} s per level`,
+    );
     console.log(`triggers disabled on events: ${disabled.length > 0 ? disabled.join(', ') : 'none'}\n`);
 
     // The raw COPY rate, before and after the levels: the machine's load may change meanwhile.
