@@ -9,6 +9,7 @@
 //   BENCH_SECONDS=10 BENCH_LEVELS=10,50,100 pnpm bench:collector
 //   BENCH_CPU_PROF=/tmp/prof pnpm bench:collector   (writes the collector's CPU profiles there, one per process)
 //   BENCH_WORKERS=2 pnpm bench:collector  (TALLY_WORKERS of the collector; default: its own default, one per core)
+//   BENCH_LOG_LEVEL=warn pnpm bench:collector  (TALLY_LOG_LEVEL of the collector: what the request log lines cost)
 //   BENCH_DISABLE_TRIGGERS=events_days_added pnpm bench:collector   (what a trigger on events costs:
 //     the named triggers are disabled once the collector has migrated the database)
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,100 +17,18 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { enrichEvent } from '../src/ingest/enrich.js';
+import { makeEvent, newBrowser, visitLength } from './shop-events.js';
 import type { EventRecord } from '../src/ingest/records.js';
 
 const BATCH = 20;
 const WRITE_KEY = 'bench-write-key';
 const collectorDir = fileURLToPath(new URL('..', import.meta.url));
 const thisFile = fileURLToPath(import.meta.url);
-
-const AGENTS = [
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
-  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
-  'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15',
-  'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0',
-];
-const PRODUCTS = ['Trail Shoe', 'Rain Jacket', 'Wool Socks', 'Day Pack', 'Headlamp'];
-
-/**
- * One simulated browser: it keeps its anonymousId for its whole visit and, once its visitor
- * logs in (an identify, about one event in 20), sends that same userId with every later event.
- */
-interface Browser {
-  anonymousId: string;
-  loginAs: string;
-  userId: string | null;
-}
-
-function newBrowser(id: string): Browser {
-  return { anonymousId: `anon-${id}`, loginAs: `user-${id}`, userId: null };
-}
-
-/**
- * A realistic browser event (~700 bytes as JSON): about 1 in 20 an identify, the rest page
- * views, track calls and e-commerce events, in the proportions of a shop.
- */
-function makeEvent(browser: Browser, messageId: string, n: number, random: () => number = Math.random): Record<string, unknown> {
-  const now = new Date().toISOString();
-  const product = n % 500;
-  const roll = random();
-  let call: Record<string, unknown>;
-  if (roll < 0.05) {
-    browser.userId = browser.loginAs;
-    call = { type: 'identify', traits: { email: `${browser.loginAs}@example.com`, name: 'Kim Example', plan: n % 2 === 0 ? 'pro' : 'free' } };
-  } else if (roll < 0.45) {
-    call = { type: 'page', name: 'Product', properties: { title: PRODUCTS[product % PRODUCTS.length], path: `/products/${product}` } };
-  } else if (roll < 0.7) {
-    call = {
-      type: 'track',
-      event: 'Product Viewed',
-      properties: { product_id: `p-${product}`, sku: `SKU-${product}`, name: PRODUCTS[product % PRODUCTS.length], price: 89.9, currency: 'EUR', category: 'outdoor' },
-    };
-  } else if (roll < 0.82) {
-    call = {
-      type: 'track',
-      event: 'Product Added',
-      properties: { product_id: `p-${product}`, sku: `SKU-${product}`, name: PRODUCTS[product % PRODUCTS.length], price: 89.9, currency: 'EUR', quantity: 1 },
-    };
-  } else if (roll < 0.9) {
-    call = { type: 'track', event: 'Checkout Started', properties: { value: 179.8, currency: 'EUR', products: [{ product_id: `p-${product}`, price: 89.9, quantity: 2 }] } };
-  } else if (roll < 0.94) {
-    call = {
-      type: 'track',
-      event: 'Order Completed',
-      properties: { order_id: `o-${messageId}`, revenue: 179.8, currency: 'EUR', products: [{ product_id: `p-${product}`, price: 89.9, quantity: 2 }] },
-    };
-  } else {
-    call = { type: 'track', event: 'Video Played', properties: { position: n % 30, section: 'hero' } };
-  }
-  return {
-    ...call,
-    messageId,
-    anonymousId: browser.anonymousId,
-    ...(browser.userId !== null ? { userId: browser.userId } : {}),
-    timestamp: now,
-    sentAt: now,
-    context: {
-      library: { name: 'tally.js', version: '0.1.0' },
-      page: { url: `https://shop.example/products/${product}?utm_source=news&utm_medium=email`, path: `/products/${product}`, referrer: 'https://www.example.org/', title: 'Trail Shoe' },
-      userAgent: AGENTS[n % AGENTS.length],
-      locale: 'de-DE',
-      timezone: 'Europe/Berlin',
-      screen: { width: 1440, height: 900, density: 2 },
-      campaign: { name: 'spring', source: 'news', medium: 'email' },
-      consent: { categoryPreferences: { analytics: true, marketing: false } },
-    },
-  };
-}
-
-/** Batches one browser sends before its visitor leaves and a new browser takes its place: 1 to 15. */
-function visitLength(): number {
-  return 1 + Math.floor(Math.random() * 15);
-}
 
 // ─── load generator (child process) ──────────────────────────────────────────
 async function runLoad(url: string, concurrency: number, seconds: number, prefix: string): Promise<void> {
@@ -190,11 +109,30 @@ function runChild(args: string[], env: NodeJS.ProcessEnv = process.env, flags: s
   return { child, output: () => output };
 }
 
-async function loadLevel(url: string, concurrency: number, seconds: number): Promise<LevelResult> {
+async function loadLevel(url: string, concurrency: number, seconds: number): Promise<LevelResult & { loadGeneratorCpu: number }> {
   const { child, output } = runChild([thisFile, '--load', url, String(concurrency), String(seconds), `c${concurrency}-${randomBytes(3).toString('hex')}`]);
+  // The load generator's own CPU, read just before it exits (it shares the machine's cores).
+  let loadGeneratorCpu = NaN;
+  const watch = setInterval(() => {
+    const cpu = cpuSeconds(child.pid);
+    if (!Number.isNaN(cpu)) loadGeneratorCpu = cpu;
+  }, 100);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearInterval(watch);
   if (code !== 0) throw new Error(`load generator failed (${code})`);
-  return JSON.parse(output().trim()) as LevelResult;
+  return { ...(JSON.parse(output().trim()) as LevelResult), loadGeneratorCpu };
+}
+
+/** A TCP port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** CPU seconds (user + system) a process has used so far; NaN where /proc is not available. */
@@ -237,6 +175,37 @@ function cpuSince(before: Map<number, number>, now: Map<number, number>): number
 async function backendPids(admin: pg.Client, database: string): Promise<number[]> {
   const { rows } = await admin.query<{ pid: number }>(`select pid from pg_stat_activity where datname = $1`, [database]);
   return rows.map((row) => row.pid);
+}
+
+/**
+ * Samples the states of the benchmark database's backends every 20 ms until stopped: the mean
+ * number of backends `active` and `idle in transaction` (a transaction open, waiting for the
+ * collector between its statements).
+ */
+function sampleBackendStates(admin: pg.Client, database: string): () => Promise<{ active: number; idleInTransaction: number }> {
+  let samples = 0;
+  let active = 0;
+  let idleInTransaction = 0;
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      const { rows } = await admin.query<{ state: string | null; n: number }>(
+        `select state, count(*)::int as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid() group by state`,
+        [database],
+      );
+      samples++;
+      for (const row of rows) {
+        if (row.state === 'active') active += row.n;
+        if (row.state === 'idle in transaction') idleInTransaction += row.n;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  return async () => {
+    running = false;
+    await done;
+    return { active: active / Math.max(1, samples), idleInTransaction: idleInTransaction / Math.max(1, samples) };
+  };
 }
 
 const load = () => loadavg().map((n) => n.toFixed(2)).join(', ');
@@ -316,10 +285,14 @@ async function main(): Promise<void> {
   let collector: ChildProcess | undefined;
   console.log(`load average before: ${load()}`);
   try {
+    // A free port chosen here, so that the collector is found by polling it whatever its log
+    // level (BENCH_LOG_LEVEL=warn leaves out the request log lines, and the listening line).
+    const port = await freePort();
     const started = runChild(['src/server.ts'], {
       ...process.env,
       DATABASE_URL: benchUrl,
-      PORT: '0',
+      PORT: String(port),
+      ...(process.env.BENCH_LOG_LEVEL ? { TALLY_LOG_LEVEL: process.env.BENCH_LOG_LEVEL } : {}),
       HOST: '127.0.0.1',
       TALLY_SOURCES: JSON.stringify([{ id: 'bench', writeKey: WRITE_KEY }]),
       // One machine plays every browser: a per-address or per-key limit would measure the limiter.
@@ -328,13 +301,15 @@ async function main(): Promise<void> {
       ...(process.env.BENCH_WORKERS ? { TALLY_WORKERS: process.env.BENCH_WORKERS } : {}),
     }, process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []);
     collector = started.child;
-    const collectorUrl = await new Promise<string>((resolve, reject) => {
-      const look = () => {
-        const match = /listening on (http:\/\/\S+)/.exec(started.output());
-        if (match) resolve(match[1]!);
-      };
-      started.child.stdout!.on('data', look);
+    const collectorUrl = `http://127.0.0.1:${port}`;
+    await new Promise<void>((resolve, reject) => {
       started.child.on('exit', () => reject(new Error(`collector exited:\n${started.output()}`)));
+      const poll = () =>
+        fetch(`${collectorUrl}/healthz`).then(
+          (res) => (res.ok ? resolve() : setTimeout(poll, 100)),
+          () => setTimeout(poll, 100),
+        );
+      poll();
     });
     const disabled = (process.env.BENCH_DISABLE_TRIGGERS ?? '').split(',').filter((t) => t !== '');
     if (disabled.length > 0) {
@@ -343,8 +318,10 @@ async function main(): Promise<void> {
       for (const trigger of disabled) await db.query(`alter table events disable trigger ${pg.escapeIdentifier(trigger)}`);
       await db.end();
     }
-    const workers = /(\d+) workers/.exec(started.output())?.[1] ?? '1';
-    console.log(`collector on ${collectorUrl} (${workers} process(es) serving), Postgres database ${name}; batches of ${BATCH} events, ${seconds} s per level`);
+    const workers = /(\d+) workers/.exec(started.output())?.[1] ?? process.env.BENCH_WORKERS ?? 'the default number of';
+    console.log(
+      `collector on ${collectorUrl} (${workers} process(es) serving, log level ${process.env.BENCH_LOG_LEVEL ?? 'default'}), Postgres database ${name}; batches of ${BATCH} events, ${seconds} s per level`,
+    );
     console.log(`triggers disabled on events: ${disabled.length > 0 ? disabled.join(', ') : 'none'}\n`);
 
     // The raw COPY rate, before and after the levels: the machine's load may change meanwhile.
@@ -353,11 +330,17 @@ async function main(): Promise<void> {
 
     const warmUp = await loadLevel(collectorUrl, 10, 2); // warm-up (JIT, connections, caches)
     const results: (LevelResult & { collectorUs: number; postgresUs: number; collectorCores: number })[] = [];
-    console.log('concurrency  requests   events/s   p50 ms   p99 ms   max ms  non-200  collector µs/event (cores)  Postgres µs/event (cores)');
+    const states: string[] = [];
+    console.log('concurrency  requests   events/s   p50 ms   p99 ms   max ms  non-200  collector µs/event (cores)  Postgres µs/event (cores)  load generator µs/event');
     for (const concurrency of levels) {
       const collectorBefore = cpuByPid(processTree(collector.pid));
       const postgresBefore = cpuByPid(await backendPids(admin, name));
+      const stopSampling = sampleBackendStates(admin, name);
       const r = await loadLevel(collectorUrl, concurrency, seconds);
+      const backends = await stopSampling();
+      states.push(
+        `${String(concurrency).padStart(4)} senders: backends active ${backends.active.toFixed(2)}, idle in transaction ${backends.idleInTransaction.toFixed(2)} (mean of samples every 20 ms)`,
+      );
       const collectorCpu = cpuSince(collectorBefore, cpuByPid(processTree(collector.pid)));
       const postgresCpu = cpuSince(postgresBefore, cpuByPid(await backendPids(admin, name)));
       const perEvent = (cpu: number) => (r.accepted > 0 ? (cpu / r.accepted) * 1e6 : NaN);
@@ -365,13 +348,14 @@ async function main(): Promise<void> {
       results.push(result);
       const cpuText = (us: number, cores: number) => `${Number.isNaN(us) ? '–' : us.toFixed(0)} (${cores.toFixed(2)})`;
       console.log(
-        `${String(concurrency).padStart(11)}  ${String(r.requests).padStart(8)}  ${Math.round(r.accepted / r.elapsed).toLocaleString('en-US').padStart(9)}  ${r.p50.toFixed(1).padStart(7)}  ${r.p99.toFixed(1).padStart(7)}  ${r.max.toFixed(1).padStart(7)}  ${String(r.failed).padStart(7)}  ${cpuText(result.collectorUs, collectorCpu / r.elapsed).padStart(26)}  ${cpuText(result.postgresUs, postgresCpu / r.elapsed).padStart(25)}`,
+        `${String(concurrency).padStart(11)}  ${String(r.requests).padStart(8)}  ${Math.round(r.accepted / r.elapsed).toLocaleString('en-US').padStart(9)}  ${r.p50.toFixed(1).padStart(7)}  ${r.p99.toFixed(1).padStart(7)}  ${r.max.toFixed(1).padStart(7)}  ${String(r.failed).padStart(7)}  ${cpuText(result.collectorUs, collectorCpu / r.elapsed).padStart(26)}  ${cpuText(result.postgresUs, postgresCpu / r.elapsed).padStart(25)}  ${((r.loadGeneratorCpu / r.accepted) * 1e6).toFixed(0).padStart(23)}`,
       );
       if (r.failed > 0) {
         const counts = Object.entries(r.statuses).map(([status, n]) => `${n} × ${status}`).join(', ');
         console.error(`\n!!! ${r.failed} of ${r.requests} requests at concurrency ${concurrency} were NOT answered 200 (${counts}); first: ${r.sample}\n`);
       }
     }
+    console.log(`\n${states.join('\n')}`);
     const totalFailed = results.reduce((n, r) => n + r.failed, 0) + warmUp.failed;
     if (totalFailed > 0) {
       console.error(`!!! ${totalFailed} requests failed: the figures above count only the events acknowledged with 200.`);

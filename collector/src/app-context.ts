@@ -1,3 +1,4 @@
+import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import type { CollectorConfig, Source } from './config.js';
 import type { Database } from './db/database.js';
@@ -12,8 +13,12 @@ export interface RequestOutcome {
   rejected: number;
 }
 
-/** Hono's typing of the collector's requests: the authenticated source, when there is one. */
+/**
+ * Hono's typing of the collector's requests: the authenticated source, when there is one, and
+ * the Node request and response when a Node server serves it (absent in-process).
+ */
 export interface CollectorEnv {
+  Bindings: Partial<HttpBindings> | undefined;
   Variables: {
     source: Source | undefined;
     outcome?: RequestOutcome | undefined;

@@ -85,6 +85,28 @@ describe(`POST /v1/batch on ${testEngine}`, () => {
     expect(row.context).toMatchObject({ locale: 'de-DE', library: { name: 'curl', version: '8' } });
   });
 
+  test("the batch sentAt reaches the events without one; an event's own sentAt is kept", async () => {
+    const own = trackEvent({ sentAt: '2026-03-01T10:00:00.000Z', timestamp: '2026-03-01T09:59:59.000Z' });
+    const none = trackEvent({ timestamp: '2026-03-01T09:59:59.000Z' });
+    delete none.sentAt;
+    const res = await postJson(app, '/v1/batch', { batch: [own, none], sentAt: '2026-03-01T10:00:05.000Z' }, { authorization: basic(shop.writeKey) });
+    expect(await res.json()).toMatchObject({ accepted: 2, rejected: [] });
+    const rows = await database.db
+      .selectFrom('events')
+      .select(['message_id', 'sent_at'])
+      .where('message_id', 'in', [own.messageId as string, none.messageId as string])
+      .execute();
+    const sentAt = new Map(rows.map((row) => [row.message_id, row.sent_at?.toISOString()]));
+    expect(sentAt.get(own.messageId as string)).toBe('2026-03-01T10:00:00.000Z');
+    expect(sentAt.get(none.messageId as string)).toBe('2026-03-01T10:00:05.000Z');
+  });
+
+  test("a NUL in the batch's own context is refused with each event it is merged into", async () => {
+    const event = trackEvent();
+    const res = await postJson(app, '/v1/batch', { batch: [event], context: { locale: 'a\u0000b' } }, { authorization: basic(shop.writeKey) });
+    expect(await res.json()).toMatchObject({ accepted: 0, rejected: [{ index: 0, reason: 'unstorable' }] });
+  });
+
   test('1 bad event among 10: 9 stored, 1 in rejected_events, the response names it', async () => {
     const events = Array.from({ length: 10 }, () => trackEvent());
     const bad: Record<string, unknown> = { ...events[4]!, properties: 'not an object' };

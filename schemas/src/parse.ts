@@ -1,5 +1,6 @@
 import { Batch } from './batch.js';
 import { isRecord } from './common.js';
+import { readCommonShape } from './common-shapes.js';
 import { IsoDateTime } from './date-time.js';
 import { describeValue, formatIssues, formatPath } from './errors.js';
 import { encodedSize, formatCount, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from './limits.js';
@@ -43,7 +44,10 @@ function isMessageType(value: unknown): value is MessageType {
  * Validates one message: first its size against the 32 KB limit, then the schema of
  * its `type`, including the strict properties of spec events (`Order Completed`, …).
  * Never throws; `path` prefixes every error (`batch[3]`). `encodedBytes`, when the caller
- * already encoded `input` (`encodeJson`), saves encoding it again.
+ * already encoded `input` (`encodeJson`), saves encoding it again; a caller that knows only a
+ * bound of that size no larger than `MAX_EVENT_BYTES` (the size of a batch holding `input`
+ * unchanged) may pass the bound, which gives the same answer. The data may be `input` itself
+ * (or share its objects): treat it as read-only.
  *
  * @example
  * const result = parseMessage(item, 'batch[3]');
@@ -63,7 +67,10 @@ export function parseMessage(input: unknown, path = '', encodedBytes?: number): 
     const problem = type === undefined ? `required, expected one of ${allowed}` : `expected one of ${allowed}, got ${describeValue(type)}`;
     return fail('schema', [`${formatPath(path, ['type'])}: ${problem}`]);
   }
-  // Received values for the errors are looked up in `input`, so zod need not copy them.
+  // The common shapes are read without zod's copies (common-shapes.ts); zod decides and
+  // explains the rest. Received values for its errors are looked up in `input`.
+  const common = readCommonShape(input, type);
+  if (common !== undefined) return { success: true, data: common };
   const result = MESSAGE_SCHEMAS[type].safeParse(input);
   if (!result.success) return fail('schema', formatIssues(result.error, path, input));
   return { success: true, data: result.data };
@@ -74,6 +81,7 @@ export function parseMessage(input: unknown, path = '', encodedBytes?: number): 
  * (2,500) and its own fields. The items themselves are left to `parseMessage`, one by
  * one, so that one bad item does not refuse the others. A `sentAt` that is not a valid
  * date-time refuses nothing: it is dropped and named in `warnings`. Never throws.
+ * `encodedBytes`, when the caller already encoded `input` (`encodeJson`), saves encoding it again.
  *
  * @example
  * const envelope = parseBatch(body);
@@ -81,8 +89,8 @@ export function parseMessage(input: unknown, path = '', encodedBytes?: number): 
  *   envelope.data.batch.forEach((item, i) => parseMessage(item, `batch[${i}]`));
  * }
  */
-export function parseBatch(input: unknown): ValidationResult<Batch> {
-  const size = safeEncodedSize(input);
+export function parseBatch(input: unknown, encodedBytes?: number): ValidationResult<Batch> {
+  const size = encodedBytes ?? safeEncodedSize(input);
   if (size === undefined) return fail('schema', ['the batch is not JSON: it holds a cycle or a value JSON cannot encode']);
   if (size > MAX_BATCH_BYTES) {
     return fail('too_large', [`the batch is ${formatCount(size)} bytes; the limit is ${formatCount(MAX_BATCH_BYTES)}`]);

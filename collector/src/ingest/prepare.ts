@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { encodeJson, isAcceptedInstant, parseMessage } from '@tally/schemas';
+import { encodeJson, isAcceptedInstant, MAX_EVENT_BYTES, parseMessage } from '@tally/schemas';
 import type { Source } from '../config.js';
 import { decideIdentityTrust } from '../identity/source-trust.js';
 import { decideConsent } from './consent.js';
@@ -37,6 +37,8 @@ export interface PrepareOptions {
   batchSentAt?: string | undefined;
   /** Prefix of error paths: `batch` for a batch request, '' for a single message. */
   pathPrefix: string;
+  /** The JSON text of the whole batch the items came in and its size (`encodeJson`), when the caller has it. */
+  encodedBatch?: { json: string; bytes: number } | undefined;
 }
 
 /**
@@ -50,7 +52,12 @@ export interface PrepareOptions {
  */
 export function prepareItems(items: readonly unknown[], options: PrepareOptions): PreparedItems {
   const prepared: PreparedItems = { events: [], rejected: [], rejectedItems: [], eventIndexes: [], identityRefused: [] };
-  const { source, request } = options;
+  const { source, request, encodedBatch } = options;
+  // What the batch's text tells of all its items at once: an item sent unchanged is no larger
+  // than the batch, and no item, even merged with the batch's fields (which are in that text
+  // too), holds what Postgres cannot store unless the text does.
+  const batchFitsEvent = encodedBatch !== undefined && encodedBatch.bytes <= MAX_EVENT_BYTES;
+  const batchStorable = encodedBatch !== undefined && !mayBeUnstorable(encodedBatch.json);
   items.forEach((item, index) => {
     const refuse = (record: RejectedRecord, reason: RejectionReason, errors: string[]) => {
       prepared.rejected.push(record);
@@ -60,13 +67,13 @@ export function prepareItems(items: readonly unknown[], options: PrepareOptions)
       refuse(keptRejection(item, messageIdOf(item), reason, errors, source, request.receivedAt), reason, errors);
     const path = options.pathPrefix ? `${options.pathPrefix}[${index}]` : '';
     const merged = withBatchFields(item, options);
-    // One encoding of the item serves the size limit and the storability check.
-    const encoded = encodeOnce(merged);
-    const result = parseMessage(merged, path, encoded?.bytes);
+    // Otherwise one encoding of the item serves the size limit and the storability check.
+    const encoded = merged === item && batchFitsEvent && batchStorable ? undefined : encodeOnce(merged);
+    const result = parseMessage(merged, path, encoded?.bytes ?? (merged === item && batchFitsEvent ? encodedBatch.bytes : undefined));
     if (!result.success) return reject(result.reason, result.errors);
     const message = result.data as unknown as Record<string, unknown>;
 
-    const unstorable = encoded && !mayBeUnstorable(encoded.json) ? undefined : findUnstorable(message, path);
+    const unstorable = batchStorable || (encoded && !mayBeUnstorable(encoded.json)) ? undefined : findUnstorable(message, path);
     if (unstorable) return reject('unstorable', [unstorable]);
     const badTime = checkInstants(message, path);
     if (badTime) return reject('schema', [badTime]);
@@ -93,7 +100,9 @@ function withBatchFields(item: unknown, options: PrepareOptions): unknown {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
   const record = item as Record<string, unknown>;
   const needsId = record.messageId == null;
-  if (!options.batchContext && !options.batchSentAt && !needsId) return item;
+  const needsSentAt = Boolean(options.batchSentAt) && record.sentAt == null;
+  // Unchanged, the item stays the very object of the batch (prepareItems relies on it).
+  if (!options.batchContext && !needsSentAt && !needsId) return item;
   const merged: Record<string, unknown> = { ...record };
   // Segment's HTTP API makes messageId optional. A missing one is derived from the source and
   // the item itself, so that a retry of the same call is still recognised as a duplicate.
@@ -103,7 +112,7 @@ function withBatchFields(item: unknown, options: PrepareOptions): unknown {
     merged.context =
       typeof own === 'object' && own !== null && !Array.isArray(own) ? { ...options.batchContext, ...own } : { ...options.batchContext };
   }
-  if (options.batchSentAt && record.sentAt == null) merged.sentAt = options.batchSentAt;
+  if (needsSentAt) merged.sentAt = options.batchSentAt;
   return merged;
 }
 

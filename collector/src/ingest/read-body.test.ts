@@ -1,3 +1,5 @@
+import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
 import { ApiError } from '../errors.js';
@@ -49,5 +51,63 @@ describe('readBody', () => {
     await expect(readBody(broken, 1000)).rejects.toMatchObject({ status: 400 });
     const latin1 = new Request('http://x/', { method: 'POST', body: new Uint8Array([0x7b, 0xe9, 0x7d]) });
     await expect(readBody(latin1, 1000)).rejects.toMatchObject({ status: 400 });
+  });
+});
+
+/** Serves one request: `readBody` over the Node request itself, as the collector's server does. */
+async function readOverHttp(send: (port: number) => void | Promise<void>, limit: number): Promise<{ text?: string; error?: unknown }> {
+  const outcome = new Promise<{ text?: string; error?: unknown }>((resolve) => {
+    const server = createServer((incoming: IncomingMessage, response) => {
+      // A stand-in Request whose body must not be read: the Node request is.
+      const stand = new Request('http://x/', { method: 'POST', headers: incoming.headers as Record<string, string> });
+      readBody(stand, limit, incoming).then(
+        (text) => resolve({ text }),
+        (error: unknown) => resolve({ error }),
+      ).finally(() => {
+        response.end();
+        server.close();
+      });
+    });
+    server.listen(0, '127.0.0.1', () => void send((server.address() as AddressInfo).port));
+  });
+  return outcome;
+}
+
+function post(port: number, body: Buffer | string, headers: Record<string, string> = {}, end = true) {
+  const req = httpRequest({ port, host: '127.0.0.1', method: 'POST', path: '/', headers });
+  req.on('error', () => {});
+  req.write(body);
+  if (end) req.end();
+  return req;
+}
+
+describe('readBody from the Node request of a server', () => {
+  test('reads plain and gzip bodies as text', async () => {
+    const text = '{"batch":[{"name":"é"}]}';
+    expect((await readOverHttp((port) => void post(port, text), 1000)).text).toBe(text);
+    const zipped = await readOverHttp((port) => void post(port, gzipSync(text), { 'content-encoding': 'gzip' }), 1000);
+    expect(zipped.text).toBe(text);
+  });
+
+  test('stops reading past the limit, and the answer closes the connection', async () => {
+    const outcome = await readOverHttp((port) => {
+      const req = post(port, Buffer.alloc(4000, 0x61), {}, false);
+      // Keeps sending; the reader must stop long before the end.
+      let sent = 0;
+      const more = setInterval(() => {
+        if (sent++ > 50 || req.destroyed) return clearInterval(more);
+        req.write(Buffer.alloc(4000, 0x61));
+      }, 2);
+    }, 2500);
+    expect(outcome.error).toMatchObject({ status: 413, code: 'body_too_large', headers: { Connection: 'close' } });
+  });
+
+  test('a body cut off by its sender is an error, not a short text', async () => {
+    const outcome = await readOverHttp((port) => {
+      const req = post(port, '{"batch":[', { 'content-length': '100' }, false);
+      setTimeout(() => req.destroy(), 20);
+    }, 1000);
+    expect(outcome.text).toBeUndefined();
+    expect(outcome.error).toBeInstanceOf(Error);
   });
 });

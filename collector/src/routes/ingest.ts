@@ -1,4 +1,4 @@
-import { MAX_BATCH_BYTES, parseBatch } from '@tally/schemas';
+import { encodeJson, MAX_BATCH_BYTES, parseBatch } from '@tally/schemas';
 import type { Context, Hono } from 'hono';
 import type { CollectorEnv, RouteDeps } from '../app-context.js';
 import { anonymousIdCookie } from '../anonymous-id-cookie.js';
@@ -47,7 +47,7 @@ async function ingest(c: Context<CollectorEnv>, deps: RouteDeps, kind: string): 
   const { source, body } = await identifyRequest(
     c,
     { sources: deps.config.sources, limitWriteKey: deps.limitWriteKey },
-    async () => parseJson(await readBody(c.req.raw, MAX_BATCH_BYTES).catch(abortedBody)),
+    async () => parseJson(await readBody(c.req.raw, MAX_BATCH_BYTES, c.env?.incoming).catch(abortedBody)),
   );
   c.set('source', source);
 
@@ -55,8 +55,11 @@ async function ingest(c: Context<CollectorEnv>, deps: RouteDeps, kind: string): 
   let batchContext: Record<string, unknown> | undefined;
   let batchSentAt: string | undefined;
   let warnings: string[] | undefined;
+  let encodedBatch: { json: string; bytes: number } | undefined;
   if (kind === 'batch') {
-    const envelope = parseBatch(body);
+    // One encoding of the whole batch serves its size limit, its items' and their storability.
+    encodedBatch = encodeJson(body);
+    const envelope = parseBatch(body, encodedBatch?.bytes);
     if (!envelope.success) {
       const status = envelope.reason === 'too_large' ? 413 : 400;
       throw new ApiError(status, envelope.reason === 'too_large' ? 'batch_too_large' : 'invalid_batch', envelope.errors.join('; '));
@@ -84,6 +87,7 @@ async function ingest(c: Context<CollectorEnv>, deps: RouteDeps, kind: string): 
     skewThresholdMs: deps.config.skewThresholdMs,
     batchContext,
     batchSentAt,
+    encodedBatch,
     pathPrefix: kind === 'batch' ? 'batch' : '',
   });
 
