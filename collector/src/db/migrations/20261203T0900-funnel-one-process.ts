@@ -3,8 +3,9 @@ import { up as createFunnelByVariant } from './20261202T1155-funnel-by-variant.j
 
 /**
  * `funnel(...)` answers as before, faster on a two-core server (docs/sql.md, "How it stays
- * fast"): it runs in one process, without parallel workers, and a breakdown groups the first
- * step's day rows by customer once instead of twice.
+ * fast"): it runs in one process, without parallel workers; a breakdown groups the first
+ * step's day rows by customer once instead of twice; and the probe for each second-step
+ * event's start names the range's bounds, so that months outside it are left out once.
  *
  * Measured on 10 million events (`pnpm bench:funnel`), each change against the function of
  * 20261202T1155-funnel-by-variant, alternated in one session: the figures are in docs/sql.md.
@@ -107,7 +108,9 @@ export async function up(db: Kysely<any>): Promise<void> {
       -- step-k event, the latest start from which steps 1..k-1 were done in order strictly
       -- before it (a running max over the earlier step-(k-1) events); the event completes step
       -- k exactly when that start is within the window. One sort by (customer, time) serves
-      -- every level.
+      -- every level. The probe also states since and until as bounds of its own (the two
+      -- bounds before it imply them): the planner then leaves the months outside the range
+      -- out of the probe once, rather than weighing every month again on each probe.
       query :=
         'select l.customer_id, l.ts, l.ev, f.s2, f.s2 as p2
            from (select e.customer_id, e."timestamp" as ts, e.event as ev from events e
@@ -115,7 +118,8 @@ export async function up(db: Kysely<any>): Promise<void> {
            left join lateral (
              select max(p."timestamp") as s2 from events p
               where l.ev = $1[2] and p.event = $1[1] and p.customer_id = l.customer_id
-                and p."timestamp" >= greatest($2, l.ts - $4) and p."timestamp" < least($3, l.ts)) f on true
+                and p."timestamp" >= greatest($2, l.ts - $4) and p."timestamp" < least($3, l.ts)
+                and p."timestamp" >= $2 and p."timestamp" < $3) f on true
           where f.s2 is not null or l.ev = any($1[3:])';
       for k in 3..n loop
         query := format(
