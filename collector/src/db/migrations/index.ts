@@ -26,6 +26,7 @@ import * as referrerRollups from './20261203T0200-referrer-rollups.js';
 import * as experimentExposureDays from './20261203T0300-experiment-exposure-days.js';
 import * as utmSourceRollups from './20261203T0400-utm-source-rollups.js';
 import * as funnelOneProcess from './20261203T0900-funnel-one-process.js';
+import * as funnelBreakdownValuedOnly from './20261203T1000-funnel-breakdown-valued-only.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -59,4 +60,5 @@ export const migrations: Record<string, Migration> = {
   '20261203T0300-experiment-exposure-days': experimentExposureDays,
   '20261203T0400-utm-source-rollups': utmSourceRollups,
   '20261203T0900-funnel-one-process': funnelOneProcess,
+  '20261203T1000-funnel-breakdown-valued-only': funnelBreakdownValuedOnly,
 };
