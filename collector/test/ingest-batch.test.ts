@@ -306,6 +306,16 @@ describe(`bad requests on ${testEngine}`, () => {
     expect((await errorOf(res)).message).toContain('batch');
   });
 
+  test('a body nested 10,000 deep (which JSON.parse reads and JSON.stringify cannot follow) → 400, never 500, and nothing stored', async () => {
+    const event = trackEvent();
+    const deep = '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000);
+    const text = JSON.stringify({ batch: [event] }).replace(/\}\]\}$/, `,"properties":{"deep":${deep}}}]}`);
+    const res = await postJson(app, '/v1/batch', text, { authorization: basic(shop.writeKey) });
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).code).toBe('invalid_batch');
+    expect(await database.db.selectFrom('events').select('id').where('message_id', '=', event.messageId as string).execute()).toEqual([]);
+  });
+
   test('an unsupported content encoding → 415', async () => {
     const res = await app.request('/v1/batch', {
       method: 'POST',

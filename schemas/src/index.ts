@@ -25,7 +25,7 @@ export {
 export { FeedbackSubmittedProperties, SCORE_SCALES, ScoreScale, SurveyRespondedProperties } from './attitudinal.js';
 export { ExperimentViewedProperties } from './experiments.js';
 export { isSpecEventName, SPEC_EVENTS, type SpecEventName, type SpecEventProperties } from './spec-events.js';
-export { encodedSize, encodeJson, formatCount, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from './limits.js';
+export { encodedSize, encodeJson, formatCount, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES, tryEncodeJson } from './limits.js';
 export { clampInstant, EARLIEST_INSTANT_MS, isAcceptedInstant, LATEST_INSTANT_MS } from './time-range.js';
 export { describeValue, formatIssues, formatPath } from './errors.js';
 export { parseBatch, parseMessage, type ValidationResult } from './parse.js';

@@ -56,6 +56,21 @@ export function encodeJson(value: unknown): { json: string; bytes: number } | un
   return { json, bytes: NON_ASCII.test(json) ? utf8Length(json) : json.length };
 }
 
+/**
+ * `encodeJson`, or undefined where it would throw: a cycle, a BigInt, or nesting deeper than
+ * `JSON.stringify` can follow on the stack (which `JSON.parse` still reads).
+ *
+ * @example
+ * tryEncodeJson(JSON.parse('{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000))); // undefined
+ */
+export function tryEncodeJson(value: unknown): { json: string; bytes: number } | undefined {
+  try {
+    return encodeJson(value);
+  } catch {
+    return undefined;
+  }
+}
+
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /** UTF-8 byte length of a string, counted without allocating an encoded copy. */

@@ -1,4 +1,4 @@
-import { encodeJson, MAX_BATCH_BYTES, parseBatch } from '@tally/schemas';
+import { MAX_BATCH_BYTES, parseBatch, tryEncodeJson } from '@tally/schemas';
 import type { Context, Hono } from 'hono';
 import type { CollectorEnv, RouteDeps } from '../app-context.js';
 import { anonymousIdCookie } from '../anonymous-id-cookie.js';
@@ -58,7 +58,8 @@ async function ingest(c: Context<CollectorEnv>, deps: RouteDeps, kind: string): 
   let encodedBatch: { json: string; bytes: number } | undefined;
   if (kind === 'batch') {
     // One encoding of the whole batch serves its size limit, its items' and their storability.
-    encodedBatch = encodeJson(body);
+    // A body it cannot encode (nested too deep for the stack) is refused by parseBatch: 400.
+    encodedBatch = tryEncodeJson(body);
     const envelope = parseBatch(body, encodedBatch?.bytes);
     if (!envelope.success) {
       const status = envelope.reason === 'too_large' ? 413 : 400;
