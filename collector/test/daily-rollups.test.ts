@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Database } from '../src/db/schema/database.js';
 import { forgetPerson } from '../src/privacy/forget.js';
 import { recentRollupDays, refreshDailyRollups, startRetention } from '../src/retention/index.js';
-import { backend, basic, postJson, shop, testApp, trackEvent } from './support/collector-app.js';
+import { backend, shop, storeBatch, trackEvent } from './support/collector-app.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
 /** Each roll-up table next to the same figures computed directly from `events`, days [from, to]. */
@@ -39,14 +39,7 @@ async function storedAndDirect(db: Kysely<Database>, from: string, to: string) {
 
 describe(`daily roll-ups on ${testEngine}`, () => {
   let database: TestDatabase;
-  // Each batch through the whole app, stored before the call returns (drain ends that app's writer).
-  const send = async (events: Record<string, unknown>[], writeKey = shop.writeKey) => {
-    const app = testApp(database);
-    const res = await postJson(app, '/v1/batch', { batch: events }, { authorization: basic(writeKey) });
-    const answer = await res.json();
-    expect(answer, JSON.stringify(answer)).toMatchObject({ accepted: events.length });
-    await app.writer.drain();
-  };
+  const send = (events: Record<string, unknown>[], writeKey?: string) => storeBatch(database, events, writeKey);
   const page = (anonymousId: string, timestamp: string, path: string) =>
     trackEvent({ type: 'page', event: undefined, anonymousId, timestamp, properties: {}, context: { page: { url: `https://shop.example${path}`, path } } });
 

@@ -12,7 +12,7 @@ import { renderSql } from '../src/dashboard/sql-text.js';
 import type { Database } from '../src/db/schema/database.js';
 import { forgetPerson } from '../src/privacy/forget.js';
 import { refreshDailyRollups } from '../src/retention/index.js';
-import { backend, basic, postJson, shop, testApp, trackEvent } from './support/collector-app.js';
+import { backend, shop, storeBatch, trackEvent } from './support/collector-app.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
 type Row = Record<string, unknown>;
@@ -42,13 +42,7 @@ async function storedAndDirect(db: Kysely<Database>, from: string, to: string) {
 
 describe(`referrer roll-ups on ${testEngine}`, () => {
   let database: TestDatabase;
-  const send = async (events: Row[], writeKey = shop.writeKey) => {
-    const app = testApp(database);
-    const res = await postJson(app, '/v1/batch', { batch: events }, { authorization: basic(writeKey) });
-    const answer = await res.json();
-    expect(answer, JSON.stringify(answer)).toMatchObject({ accepted: events.length });
-    await app.writer.drain();
-  };
+  const send = (events: Record<string, unknown>[], writeKey?: string) => storeBatch(database, events, writeKey);
   const page = (anonymousId: string, timestamp: string, referrer: string, host = 'shop.example') =>
     trackEvent({ type: 'page', event: undefined, anonymousId, timestamp, properties: {}, context: { page: { url: `https://${host}/`, path: '/', referrer } } });
 

@@ -9,7 +9,7 @@ import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Database } from '../src/db/schema/database.js';
 import { refreshDailyRollups } from '../src/retention/index.js';
-import { backend, basic, postJson, shop, testApp, trackEvent } from './support/collector-app.js';
+import { backend, shop, storeBatch, trackEvent } from './support/collector-app.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
 type Row = Record<string, unknown>;
@@ -36,13 +36,7 @@ async function storedAndPlain(db: Kysely<Database>, from: string, to: string): P
 
 describe(`session roll-up on ${testEngine}`, () => {
   let database: TestDatabase;
-  const send = async (events: Row[], writeKey = shop.writeKey) => {
-    const app = testApp(database);
-    const res = await postJson(app, '/v1/batch', { batch: events }, { authorization: basic(writeKey) });
-    const answer = await res.json();
-    expect(answer, JSON.stringify(answer)).toMatchObject({ accepted: events.length });
-    await app.writer.drain();
-  };
+  const send = (events: Record<string, unknown>[], writeKey?: string) => storeBatch(database, events, writeKey);
   const page = (anonymousId: string, timestamp: string, path: string, extra: { query?: string; referrer?: string } = {}) =>
     trackEvent({
       type: 'page',

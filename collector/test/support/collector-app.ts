@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { AppConfig } from '../../src/app-context.js';
 import { createApp, type AppDeps } from '../../src/app.js';
 import type { Source } from '../../src/config.js';
@@ -97,4 +98,16 @@ export function postJson(
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
+}
+
+/**
+ * Sends `events` as one batch through a whole app over `database` and returns once they are
+ * stored (draining ends that app's writer); every event must be accepted.
+ */
+export async function storeBatch(database: TestDatabase, events: readonly Record<string, unknown>[], writeKey = shop.writeKey): Promise<void> {
+  const app = testApp(database);
+  const res = await postJson(app, '/v1/batch', { batch: events }, { authorization: basic(writeKey) });
+  const answer = await res.json();
+  expect(answer, JSON.stringify(answer)).toMatchObject({ accepted: events.length });
+  await app.writer.drain();
 }
