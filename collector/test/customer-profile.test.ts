@@ -74,4 +74,19 @@ describe(`customer_profiles on ${testEngine}`, () => {
       nps_score: 9,
     }]);
   });
+
+  test('a saved segment whose definition fails on the data is left out of the profile, which still lists the others; asked for directly, it fails with the reason', async () => {
+    // Stored: the check runs the definition without reading a row. Ann's plan is 'pro', which
+    // does not cast to a number, so the definition fails as soon as it reads her identify.
+    await sql`insert into segments (name, definition) values ('numbered-plans', 'select customer_id from events where (traits ->> ''plan'')::int > 0')`.execute(database.db);
+    try {
+      const { rows } = await sql<{ segments: string[] }>`select segments from customer_profiles where user_id = 'ann-1'`.execute(database.db);
+      expect(rows).toEqual([{ segments: ['buys-in-yen'] }]);
+      const { rows: memberships } = await sql<{ segment: string }>`select distinct segment from segment_memberships order by 1`.execute(database.db);
+      expect(memberships).toEqual([{ segment: 'buys-in-yen' }]);
+      await expect(sql`select * from segment_members('numbered-plans')`.execute(database.db)).rejects.toThrow(/invalid input syntax for type integer: "pro"/);
+    } finally {
+      await sql`delete from segments where name = 'numbered-plans'`.execute(database.db);
+    }
+  });
 });
