@@ -119,8 +119,9 @@ export async function customer360(reader: DashboardReader, search: Record<string
     consent: await runPanel(reader, queries.CUSTOMER_CONSENT, values),
     orders: await runPanel(reader, queries.CUSTOMER_ORDERS, values),
     timeline: await runPanel(reader, queries.CUSTOMER_TIMELINE, values),
-    // It runs every saved segment's definition: one that no longer runs fails this part
-    // alone, with the database's message (the Segments page shows which segment it is).
+    // It runs every saved segment's definition: one that no longer runs is left out by
+    // customer_profiles (the Segments page shows which, with its error). Any other failure of
+    // the database here fails this part alone, with its message.
     segments: await runPanel(reader, queries.CUSTOMER_SEGMENTS, values).catch((error: unknown) => {
       const message = databaseMessage(error);
       if (message === undefined) throw error;

@@ -13,8 +13,9 @@ import { up as createFunnelOneProcess } from './20261203T0900-funnel-one-process
  * 20261203T0900-funnel-one-process, alternated in one session: the figures are in docs/sql.md.
  * `down` puts that function back.
  */
-export async function up(db: Kysely<any>): Promise<void> {
-  await sql`
+/** The statement that creates this migration's `funnel(...)`; a later migration may derive its own from it. */
+export function funnelFunctionSql(): string {
+  return `
     create or replace function funnel(
       steps text[],
       since timestamptz,
@@ -258,7 +259,11 @@ export async function up(db: Kysely<any>): Promise<void> {
       return query execute query using steps, since, until, within, n, first_day, last_day, experiment;
     end
     $fn$;
-  `.execute(db);
+  `;
+}
+
+export async function up(db: Kysely<any>): Promise<void> {
+  await sql.raw(funnelFunctionSql()).execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
