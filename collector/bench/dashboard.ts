@@ -64,7 +64,11 @@ const panels: [panel: string, name: string, template: string, values: Record<str
   ['overview', 'live count', queries.LIVE_EVENTS, {}],
   ['funnel', 'event names', queries.EVENT_NAMES, {}],
   ['funnel', '4 steps, 7 days', queries.FUNNEL, { ...range, steps, within: '7 days', breakdown: null }],
-  ['funnel', 'by utm_source', queries.FUNNEL, { ...range, steps, within: '7 days', breakdown: 'utm_source' }],
+  // A breakdown replaces the plain funnel's query: each is a panel of its own here, so that the
+  // sums per panel below are what one view of the page runs.
+  ['funnel by utm_source', '4 steps, 7 days', queries.FUNNEL, { ...range, steps, within: '7 days', breakdown: 'utm_source' }],
+  // Set on nearly every event, unlike a campaign column: the other way a breakdown is looked up.
+  ['funnel by device_type', '4 steps, 7 days', queries.FUNNEL, { ...range, steps, within: '7 days', breakdown: 'device_type' }],
   ['trends', 'daily active', queries.DAILY_ACTIVE_CUSTOMERS, range],
   ['trends', 'events per day', queries.EVENTS_PER_DAY, range],
   ['trends', 'sessions per day', queries.SESSIONS_PER_DAY, range],
@@ -85,7 +89,13 @@ if (analytics[0]!.present) {
     ['segments', 'saved segments', queries.SAVED_SEGMENTS, {}],
     ['experiments', 'experiments seen', queries.EXPERIMENT_IDS, {}],
   );
-  if (experiment !== undefined) panels.push(['experiments', 'results', queries.EXPERIMENT_RESULTS, { ...range, experiment, goal_event: 'Order Completed' }]);
+  if (experiment !== undefined) {
+    panels.push(
+      ['experiments', 'results', queries.EXPERIMENT_RESULTS, { ...range, experiment, goal_event: 'Order Completed' }],
+      // The experiments page's link opens the funnel broken down by the variant.
+      ['funnel by variant', `4 steps, 7 days, ${experiment}`, queries.FUNNEL, { ...range, steps, within: '7 days', breakdown: `experiment:${experiment}` }],
+    );
+  }
   // Each saved segment's size is a query of its own (one is timed: the first by name).
   const { rows: saved } = await sql<{ name: string }>`select name from segments order by name limit 1`.execute(db);
   if (saved[0] !== undefined) panels.push(['segments', `size of ${saved[0].name}`, queries.SEGMENT_SIZE, { segment: saved[0].name }]);
