@@ -11,6 +11,13 @@
  * computed from every event. The daily roll-ups are filled once, timed, when they are empty
  * (a database just loaded, or one a new roll-up migration has not filled yet).
  *
+ * Page views carry a referrer: a campaign's landing page (the tenth of page views that has a
+ * utm_source) the site matching its source (www.google.com for google, newsletter.example.net,
+ * www.facebook.com, www.bing.com), three tenths another page of the shop (a click inside the
+ * site, which the referrer roll-up leaves out), the rest none (typed in, or a bookmark). A
+ * database loaded before page views had referrers gets them once, timed, and its roll-ups
+ * are refreshed over every loaded day.
+ *
  * DATABASE_URL names the server (default postgres://postgres@127.0.0.1:5432/postgres); the
  * data goes to the database `tally_bench_funnel` (or --database) on it, which --reuse keeps
  * between runs.
@@ -51,6 +58,16 @@ function positive(name: string, value: string | undefined): number {
     process.exit(2);
   }
   return n;
+}
+
+// The referrer of page view i of customer c (SQL expressions, both bigint). The campaign
+// landing pages (i % 10 = 0, which get utm_source (array['google', 'newsletter', 'facebook',
+// 'bing'])[1 + c % 4]) come from that source's site; three in ten page views from another page
+// of the shop; the rest have none.
+function pageReferrerSql(i: string, c: string): string {
+  return `case when (${i}) % 10 = 0
+                 then (array['https://www.google.com/', 'https://newsletter.example.net/', 'https://www.facebook.com/', 'https://www.bing.com/search'])[1 + (${c}) % 4]
+               when (${i}) % 10 in (1, 2, 3) then 'https://shop.example/products/p-' || ((${i}) * 7 % 500) end`;
 }
 
 function withDatabase(url: string, name: string): string {
@@ -115,7 +132,7 @@ if (loaded !== events) {
     // checkouts and orders. Rows carry a realistic context (user agent, page, library).
     await client.query(
       `insert into events (message_id, source_id, type, event, anonymous_id, user_id, customer_id, "timestamp", received_at,
-                           properties, context, url, path, utm_source, utm_medium, utm_campaign, browser, os, device_type)
+                           properties, context, url, path, referrer, utm_source, utm_medium, utm_campaign, browser, os, device_type)
        select 'm-' || i, 'bench', case when kind = 'page' then 'page' else 'track' end,
               case when kind = 'page' then null else kind end,
               'a-' || (c * 3 + (i % 2)), case when c % 3 = 0 then 'u-' || c end, md5(c::text)::uuid, ts, ts,
@@ -130,6 +147,7 @@ if (loaded !== events) {
                 'page', jsonb_build_object('path', '/products/p-' || (i % 500), 'url', 'https://shop.example/products/p-' || (i % 500), 'title', 'Product ' || (i % 500)),
                 'consent', jsonb_build_object('categoryPreferences', jsonb_build_object('analytics', true, 'marketing', c % 4 <> 0))),
               'https://shop.example/products/p-' || (i % 500), '/products/p-' || (i % 500),
+              case when kind = 'page' then ${pageReferrerSql('i', 'c')} end,
               case when kind = 'page' and i % 10 = 0 then (array['google', 'newsletter', 'facebook', 'bing'])[1 + c % 4] end,
               case when kind = 'page' and i % 10 = 0 then 'cpc' end,
               case when kind = 'page' and i % 10 = 0 then 'winter-' || (c % 7) end,
@@ -185,11 +203,32 @@ if (exposures === 0) {
   await timed('vacuum analyze events', () => client.query('vacuum (analyze) events'));
 }
 
+// A database loaded before page views had referrers gets them once, as a load now would give
+// them: page view i ('m-' || i) of customer c (anonymous id 'a-' || (c * 3 + i % 2)). Its
+// referrer roll-ups were filled from no referrers, so every loaded day is refreshed below.
+const referred = (await client.query(`select exists (select 1 from events where type = 'page' and referrer is not null) as referred`)).rows[0].referred;
+let referrersAdded = false;
+if (!referred) {
+  const { result: added } = await timed('add the referrers of page views', () =>
+    client.query(
+      `update events
+          set referrer = ${pageReferrerSql('substring(message_id from 3)::bigint', 'substring(anonymous_id from 3)::bigint / 3')}
+        where source_id = 'bench' and type = 'page' and substring(message_id from 3)::bigint % 10 in (0, 1, 2, 3)`,
+    ),
+  );
+  console.log(`  ${(added.rowCount ?? 0).toLocaleString('en')} page views now have a referrer`);
+  // Vacuumed for the same reason as after the exposures: the updated rows' old versions are
+  // dead, and the pages they left are no longer all-visible.
+  await timed('vacuum analyze events', () => client.query('vacuum (analyze) events'));
+  referrersAdded = true;
+}
+
 // The daily roll-ups (migration 20261202T1600 and later) are filled by the collector's
-// schedule for recent days only; the loaded January is filled here once.
+// schedule for recent days only; the loaded January is filled here once (again, once, when
+// the referrers were just added: one refresh fills every roll-up).
 const rollupsFilled = (await client.query(`select exists (select 1 from daily_event_counts) and exists (select 1 from daily_session_counts) as filled`)).rows[0].filled;
-if (!rollupsFilled) {
-  await timed('fill the daily roll-ups over every loaded day, once', () =>
+if (!rollupsFilled || referrersAdded) {
+  await timed(`${rollupsFilled ? 'refresh' : 'fill'} the daily roll-ups over every loaded day, once`, () =>
     client.query(`select tally_refresh_daily_rollups((min("timestamp") at time zone 'UTC')::date, (max("timestamp") at time zone 'UTC')::date) from events`),
   );
 }
