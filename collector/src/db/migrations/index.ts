@@ -28,7 +28,7 @@ import * as utmSourceRollups from './20261203T0400-utm-source-rollups.js';
 import * as funnelOneProcess from './20261203T0900-funnel-one-process.js';
 import * as funnelBreakdownValuedOnly from './20261203T1000-funnel-breakdown-valued-only.js';
 import * as membershipsSkipFailingSegment from './20261204T0100-memberships-skip-failing-segment.js';
-import * as funnelBreakdownLookups from './20261204T0200-funnel-breakdown-lookups.js';
+import * as funnelVariantsFromExposureDays from './20261204T0200-funnel-variants-from-exposure-days.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -64,5 +64,5 @@ export const migrations: Record<string, Migration> = {
   '20261203T0900-funnel-one-process': funnelOneProcess,
   '20261203T1000-funnel-breakdown-valued-only': funnelBreakdownValuedOnly,
   '20261204T0100-memberships-skip-failing-segment': membershipsSkipFailingSegment,
-  '20261204T0200-funnel-breakdown-lookups': funnelBreakdownLookups,
+  '20261204T0200-funnel-variants-from-exposure-days': funnelVariantsFromExposureDays,
 };
