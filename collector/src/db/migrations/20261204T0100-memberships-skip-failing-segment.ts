@@ -10,37 +10,31 @@ import { sql, type Kysely } from 'kysely';
  * the dashboard's Segments page shows it on the segment's own row.
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await sql`
-    create or replace function tally_segment_memberships()
-    returns table (segment text, customer_id uuid)
-    language plpgsql stable as $fn$
-    declare
-      s record;
-    begin
-      for s in select name from segments order by name loop
+  await sql.raw(membershipsFunction(`
         begin
           return query select s.name, m.customer_id from segment_members(s.name) m;
         exception when others then
           raise warning 'segment_memberships: the segment % is left out, its definition fails: %', s.name, sqlerrm;
-        end;
-      end loop;
-    end
-    $fn$;
-  `.execute(db);
+        end;`)).execute(db);
 }
 
+/** Puts back the function of 20261202T1110-segments, which fails with the first definition that does. */
 export async function down(db: Kysely<any>): Promise<void> {
-  await sql`
+  await sql.raw(membershipsFunction(`
+        return query select s.name, m.customer_id from segment_members(s.name) m;`)).execute(db);
+}
+
+/** `tally_segment_memberships()`, which the view `segment_memberships` reads: `each` runs for every saved segment `s`. */
+function membershipsFunction(each: string): string {
+  return `
     create or replace function tally_segment_memberships()
     returns table (segment text, customer_id uuid)
     language plpgsql stable as $fn$
     declare
       s record;
     begin
-      for s in select name from segments order by name loop
-        return query select s.name, m.customer_id from segment_members(s.name) m;
+      for s in select name from segments order by name loop${each}
       end loop;
     end
-    $fn$;
-  `.execute(db);
+    $fn$;`;
 }
