@@ -67,9 +67,11 @@ export function prepareItems(items: readonly unknown[], options: PrepareOptions)
       refuse(keptRejection(item, messageIdOf(item), reason, errors, source, request.receivedAt), reason, errors);
     const path = options.pathPrefix ? `${options.pathPrefix}[${index}]` : '';
     const merged = withBatchFields(item, options);
-    // Otherwise one encoding of the item serves the size limit and the storability check.
-    const encoded = merged === item && batchFitsEvent && batchStorable ? undefined : encodeOnce(merged);
-    const result = parseMessage(merged, path, encoded?.bytes ?? (merged === item && batchFitsEvent ? encodedBatch.bytes : undefined));
+    // An item sent unchanged is measured by the batch's size; otherwise one encoding of the
+    // item serves the size limit and the storability check.
+    const boundFromBatch = merged === item && batchFitsEvent ? encodedBatch.bytes : undefined;
+    const encoded = boundFromBatch !== undefined && batchStorable ? undefined : encodeOnce(merged);
+    const result = parseMessage(merged, path, encoded?.bytes ?? boundFromBatch);
     if (!result.success) return reject(result.reason, result.errors);
     const message = result.data as unknown as Record<string, unknown>;
 
