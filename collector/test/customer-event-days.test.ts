@@ -8,7 +8,7 @@ import { forgetPerson } from '../src/privacy/forget.js';
 import { writeBatch, type TestEvent } from './support/identity-events.js';
 import { createTestDatabase, testEngine, type TestDatabase } from './support/test-database.js';
 
-interface DayRow {
+interface DayTimes {
   event: string;
   customer_id: string;
   day: string;
@@ -16,12 +16,27 @@ interface DayRow {
   last_at: string;
 }
 
+/** A day row: its times, and the day's first event with what it carried. */
+interface DayRow extends DayTimes {
+  first_event_id: string;
+  first_source_id: string;
+  first_device_type: string | null;
+  first_browser: string | null;
+  first_os: string | null;
+}
+
 const rowsSql = (from: string) => `
   select event, customer_id::text, to_char(day, 'YYYY-MM-DD') as day,
          to_char(first_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') as first_at,
-         to_char(last_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') as last_at
+         to_char(last_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') as last_at,
+         first_event_id::text, first_source_id, first_device_type, first_browser, first_os
     from ${from}
    order by event, customer_id, day`;
+
+/** Only the times of some rows, for the tests that spell them out. */
+function timesOf(rows: DayRow[]): DayTimes[] {
+  return rows.map(({ event, customer_id, day, first_at, last_at }) => ({ event, customer_id, day, first_at, last_at }));
+}
 
 /** The roll-up as stored. */
 async function stored(db: Kysely<Database>): Promise<DayRow[]> {
@@ -30,18 +45,42 @@ async function stored(db: Kysely<Database>): Promise<DayRow[]> {
 
 /** The roll-up worked out from scratch: what the stored one must always equal. */
 async function recomputed(db: Kysely<Database>): Promise<DayRow[]> {
-  const from = `(select event, customer_id, ("timestamp" at time zone 'UTC')::date as day, min("timestamp") as first_at, max("timestamp") as last_at
-                   from events where event is not null and customer_id is not null group by 1, 2, 3) r`;
+  // The first event of a day: of those at its earliest time, the lowest id.
+  const from = `(select r.*, f.id as first_event_id, f.source_id as first_source_id, f.device_type as first_device_type,
+                        f.browser as first_browser, f.os as first_os
+                   from (select event, customer_id, ("timestamp" at time zone 'UTC')::date as day, min("timestamp") as first_at, max("timestamp") as last_at
+                           from events where event is not null and customer_id is not null group by 1, 2, 3) r
+                   join events f on f.id = (select min(e.id) from events e
+                                             where e.event = r.event and e.customer_id = r.customer_id and e."timestamp" = r.first_at)) r`;
   return (await sql<DayRow>`${sql.raw(rowsSql(from))}`.execute(db)).rows;
 }
 
-async function insert(db: Kysely<Database>, rows: { customer: string | null; event: string | null; at: string; messageId?: string }[]) {
+interface Inserted {
+  customer: string | null;
+  event: string | null;
+  at: string;
+  messageId?: string;
+  source?: string;
+  device?: string;
+  browser?: string;
+  os?: string;
+}
+
+async function insert(db: Kysely<Database>, rows: Inserted[]) {
   await sql`
-    insert into events (message_id, source_id, type, event, customer_id, "timestamp", received_at)
-    select r.message_id, 'rollup-test', case when r.event is null then 'page' else 'track' end, r.event, r.customer_id::uuid, r.at::timestamptz, now()
+    insert into events (message_id, source_id, type, event, customer_id, "timestamp", received_at, device_type, browser, os)
+    select r.message_id, coalesce(r.source, 'rollup-test'), case when r.event is null then 'page' else 'track' end, r.event, r.customer_id::uuid,
+           r.at::timestamptz, now(), r.device, r.browser, r.os
       from jsonb_to_recordset(${JSON.stringify(rows.map((r) => ({ ...r, customer_id: r.customer, message_id: r.messageId ?? randomUUID() })))}::jsonb)
-           as r(message_id text, event text, customer_id text, at text)
-     where not exists (select 1 from events e where e.source_id = 'rollup-test' and e.message_id = r.message_id)`.execute(db);
+           as r(message_id text, source text, event text, customer_id text, at text, device text, browser text, os text)
+     where not exists (select 1 from events e where e.source_id = coalesce(r.source, 'rollup-test') and e.message_id = r.message_id)`.execute(db);
+}
+
+/** What a customer's day rows say of their first events, in key order. */
+async function firstEvents(db: Kysely<Database>, customer: string) {
+  return (await stored(db))
+    .filter((r) => r.customer_id === customer)
+    .map((r) => [r.event, r.day, r.first_source_id, r.first_device_type, r.first_browser, r.first_os]);
 }
 
 describe(`customer_event_days on ${testEngine}`, () => {
@@ -62,7 +101,7 @@ describe(`customer_event_days on ${testEngine}`, () => {
       { customer: ann, event: null, at: '2026-06-01T07:00:00Z' },
       { customer: null, event: 'Product Viewed', at: '2026-06-01T07:00:00Z' },
     ]);
-    expect((await stored(db())).filter((r) => r.customer_id === ann)).toEqual([
+    expect(timesOf((await stored(db())).filter((r) => r.customer_id === ann))).toEqual([
       { event: 'Product Added', customer_id: ann, day: '2026-06-01', first_at: '2026-06-01T12:00:00', last_at: '2026-06-01T12:00:00' },
       { event: 'Product Viewed', customer_id: ann, day: '2026-06-01', first_at: '2026-06-01T08:00:00', last_at: '2026-06-01T23:59:59' },
       { event: 'Product Viewed', customer_id: ann, day: '2026-06-02', first_at: '2026-06-02T00:00:00', last_at: '2026-06-02T00:00:00' },
@@ -76,7 +115,7 @@ describe(`customer_event_days on ${testEngine}`, () => {
     await insert(db(), [{ customer: ben, event: 'Signed Up', at: '2026-06-03T09:00:00Z' }]);
     // Same message id, another time: the events table keeps the first, and so does the roll-up.
     await insert(db(), [{ customer: ben, event: 'Signed Up', at: '2026-06-03T23:00:00Z', messageId: 'ben-1' }]);
-    expect((await stored(db())).filter((r) => r.customer_id === ben)).toEqual([
+    expect(timesOf((await stored(db())).filter((r) => r.customer_id === ben))).toEqual([
       { event: 'Signed Up', customer_id: ben, day: '2026-06-03', first_at: '2026-06-03T09:00:00', last_at: '2026-06-03T10:00:00' },
     ]);
   });
@@ -84,16 +123,19 @@ describe(`customer_event_days on ${testEngine}`, () => {
   test('re-pointed events move their days to the surviving customer, merged with what it had', async () => {
     const [cat, dan] = [randomUUID(), randomUUID()];
     await insert(db(), [
-      { customer: cat, event: 'Product Viewed', at: '2026-06-04T09:00:00Z' },
-      { customer: cat, event: 'Product Viewed', at: '2026-06-05T09:00:00Z' },
-      { customer: dan, event: 'Product Viewed', at: '2026-06-04T12:00:00Z' },
+      { customer: cat, event: 'Product Viewed', at: '2026-06-04T09:00:00Z', device: 'mobile' },
+      { customer: cat, event: 'Product Viewed', at: '2026-06-05T09:00:00Z', device: 'mobile' },
+      { customer: dan, event: 'Product Viewed', at: '2026-06-04T12:00:00Z', device: 'desktop' },
     ]);
     await sql`update events set customer_id = ${dan} where customer_id = ${cat}`.execute(db());
-    const rows = (await stored(db())).filter((r) => r.customer_id === cat || r.customer_id === dan);
+    const rows = timesOf((await stored(db())).filter((r) => r.customer_id === cat || r.customer_id === dan));
     expect(rows).toEqual([
       { event: 'Product Viewed', customer_id: dan, day: '2026-06-04', first_at: '2026-06-04T09:00:00', last_at: '2026-06-04T12:00:00' },
       { event: 'Product Viewed', customer_id: dan, day: '2026-06-05', first_at: '2026-06-05T09:00:00', last_at: '2026-06-05T09:00:00' },
     ]);
+    // The merged day's first event is the browser's, earlier than the one dan had.
+    expect((await firstEvents(db(), dan)).map((r) => r[3])).toEqual(['mobile', 'mobile']);
+    expect(await stored(db())).toEqual(await recomputed(db()));
   });
 
   test('an edited or deleted event narrows its day, and a day with nothing left goes away', async () => {
@@ -105,9 +147,50 @@ describe(`customer_event_days on ${testEngine}`, () => {
     ]);
     await sql`update events set "timestamp" = '2026-06-06T18:00:00Z' where customer_id = ${eve} and "timestamp" = '2026-06-06T20:00:00Z'`.execute(db());
     await sql`delete from events where customer_id = ${eve} and event = 'Order Completed'`.execute(db());
-    expect((await stored(db())).filter((r) => r.customer_id === eve)).toEqual([
+    expect(timesOf((await stored(db())).filter((r) => r.customer_id === eve))).toEqual([
       { event: 'Checkout Started', customer_id: eve, day: '2026-06-06', first_at: '2026-06-06T08:00:00', last_at: '2026-06-06T18:00:00' },
     ]);
+  });
+
+  test("keeps the source, device, browser and OS of each day's first event: a late earlier event takes over, the lower id wins a tie, an edit or delete works them out again", async () => {
+    const gil = randomUUID();
+    await insert(db(), [
+      { customer: gil, event: 'Product Viewed', at: '2026-06-07T10:00:00Z', source: 'web', device: 'desktop', browser: 'Firefox', os: 'Linux' },
+      { customer: gil, event: 'Product Viewed', at: '2026-06-07T12:00:00Z', source: 'web', device: 'mobile', browser: 'Safari', os: 'iOS' },
+      { customer: gil, event: 'Product Viewed', at: '2026-06-08T09:00:00Z', source: 'app', device: 'tablet' },
+    ]);
+    expect(await firstEvents(db(), gil)).toEqual([
+      ['Product Viewed', '2026-06-07', 'web', 'desktop', 'Firefox', 'Linux'],
+      ['Product Viewed', '2026-06-08', 'app', 'tablet', null, null],
+    ]);
+
+    // Sent late: one earlier in the day becomes its first; one at the very time of the next
+    // day's first has the higher id, and changes nothing.
+    await insert(db(), [
+      { customer: gil, event: 'Product Viewed', at: '2026-06-07T09:00:00Z', source: 'web', device: 'mobile', browser: 'Chrome', os: 'Android' },
+      { customer: gil, event: 'Product Viewed', at: '2026-06-08T09:00:00Z', source: 'web', device: 'desktop' },
+    ]);
+    expect(await firstEvents(db(), gil)).toEqual([
+      ['Product Viewed', '2026-06-07', 'web', 'mobile', 'Chrome', 'Android'],
+      ['Product Viewed', '2026-06-08', 'app', 'tablet', null, null],
+    ]);
+
+    // Two at one instant in one statement: the one with the lower id is the day's first.
+    const hal = randomUUID();
+    await insert(db(), [
+      { customer: hal, event: 'Signed Up', at: '2026-06-09T08:00:00Z', device: 'mobile' },
+      { customer: hal, event: 'Signed Up', at: '2026-06-09T08:00:00Z', device: 'desktop' },
+    ]);
+    const lowerId = await sql<{ device_type: string }>`
+      select device_type from events where customer_id = ${hal} order by id limit 1`.execute(db());
+    expect(await firstEvents(db(), hal)).toEqual([['Signed Up', '2026-06-09', 'rollup-test', lowerId.rows[0]!.device_type, null, null]]);
+
+    // Editing the first event's device changes the row; deleting that event hands the day to the next.
+    await sql`update events set device_type = 'tv' where customer_id = ${gil} and "timestamp" = '2026-06-07T09:00:00Z'`.execute(db());
+    expect((await firstEvents(db(), gil))[0]).toEqual(['Product Viewed', '2026-06-07', 'web', 'tv', 'Chrome', 'Android']);
+    await sql`delete from events where customer_id = ${gil} and "timestamp" = '2026-06-07T09:00:00Z'`.execute(db());
+    expect((await firstEvents(db(), gil))[0]).toEqual(['Product Viewed', '2026-06-07', 'web', 'desktop', 'Firefox', 'Linux']);
+    expect(await stored(db())).toEqual(await recomputed(db()));
   });
 
   test('forgetting a customer removes their days', async () => {

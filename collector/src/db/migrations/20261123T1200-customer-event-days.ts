@@ -23,10 +23,37 @@ export async function up(db: Kysely<any>): Promise<void> {
       -- from this index alone.
       constraint customer_event_days_pkey primary key (event, customer_id, day) include (first_at, last_at)
     );
+  `.execute(db);
 
+  await createEventDaysFunctions(db);
+
+  await sql`
+    create trigger events_days_added after insert on events
+      referencing new table as added for each statement execute function tally_event_days_added();
+    create trigger events_days_changed after update on events
+      referencing old table as before_change new table as after_change for each statement execute function tally_event_days_moved();
+    create trigger events_days_removed after delete on events
+      referencing old table as before_change for each statement execute function tally_event_days_moved();
+
+    insert into customer_event_days (event, customer_id, day, first_at, last_at)
+    select event, customer_id, ("timestamp" at time zone 'UTC')::date, min("timestamp"), max("timestamp")
+      from events
+     where event is not null and customer_id is not null
+     group by 1, 2, 3;
+  `.execute(db);
+
+  await createFunnelOverEventDays(db);
+}
+
+/**
+ * The trigger functions that keep `customer_event_days` equal to the events, as this migration
+ * writes them; a later migration that replaces them puts these back on its way down.
+ */
+export async function createEventDaysFunctions(db: Kysely<any>): Promise<void> {
+  await sql`
     -- New events widen their day's row. Keys are taken in order, so that two writers
     -- touching the same rows wait for each other rather than deadlock.
-    create function tally_event_days_added() returns trigger
+    create or replace function tally_event_days_added() returns trigger
     language plpgsql as $fn$
     begin
       insert into customer_event_days as d (event, customer_id, day, first_at, last_at)
@@ -43,7 +70,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     $fn$;
 
     -- Rows whose events moved or went away are worked out again from the events that remain.
-    create function tally_event_days_refresh(events text[], customers uuid[], days date[]) returns void
+    create or replace function tally_event_days_refresh(events text[], customers uuid[], days date[]) returns void
     language plpgsql as $fn$
     begin
       -- Lock the rows first, in key order. A writer adding events to one of them waits for
@@ -94,7 +121,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
     -- After an update (only rows whose event, customer or time changed) or a delete: the
     -- days the rows left and the days they moved to are worked out again.
-    create function tally_event_days_moved() returns trigger
+    create or replace function tally_event_days_moved() returns trigger
     language plpgsql as $fn$
     declare
       events text[];
@@ -122,21 +149,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     end
     $fn$;
 
-    create trigger events_days_added after insert on events
-      referencing new table as added for each statement execute function tally_event_days_added();
-    create trigger events_days_changed after update on events
-      referencing old table as before_change new table as after_change for each statement execute function tally_event_days_moved();
-    create trigger events_days_removed after delete on events
-      referencing old table as before_change for each statement execute function tally_event_days_moved();
-
-    insert into customer_event_days (event, customer_id, day, first_at, last_at)
-    select event, customer_id, ("timestamp" at time zone 'UTC')::date, min("timestamp"), max("timestamp")
-      from events
-     where event is not null and customer_id is not null
-     group by 1, 2, 3;
   `.execute(db);
-
-  await createFunnelOverEventDays(db);
 }
 
 export async function createFunnelOverEventDays(db: Kysely<any>): Promise<void> {

@@ -30,7 +30,7 @@ const VARIANTS_FROM_EVENTS = `          -- By variant: the variant of the experi
                 group by x.customer_id) b on b.customer_id = pc.customer_id',
 `;
 
-const VARIANTS_FROM_EXPOSURE_DAYS = `          -- By variant: the variant of the experiment each entered customer had seen by the
+export const VARIANTS_FROM_EXPOSURE_DAYS = `          -- By variant: the variant of the experiment each entered customer had seen by the
           -- time they entered, "(several variants)" when more than one, null when none. A
           -- customer had seen a variant by then exactly when one of its day rows in
           -- experiment_exposure_days begins at or before the entry; the experiment's rows are

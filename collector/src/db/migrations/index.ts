@@ -29,6 +29,7 @@ import * as funnelOneProcess from './20261203T0900-funnel-one-process.js';
 import * as funnelBreakdownValuedOnly from './20261203T1000-funnel-breakdown-valued-only.js';
 import * as membershipsSkipFailingSegment from './20261204T0100-memberships-skip-failing-segment.js';
 import * as funnelVariantsFromExposureDays from './20261204T0200-funnel-variants-from-exposure-days.js';
+import * as eventDaysFirstEvent from './20261205T0100-event-days-first-event.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -65,4 +66,5 @@ export const migrations: Record<string, Migration> = {
   '20261203T1000-funnel-breakdown-valued-only': funnelBreakdownValuedOnly,
   '20261204T0100-memberships-skip-failing-segment': membershipsSkipFailingSegment,
   '20261204T0200-funnel-variants-from-exposure-days': funnelVariantsFromExposureDays,
+  '20261205T0100-event-days-first-event': eventDaysFirstEvent,
 };

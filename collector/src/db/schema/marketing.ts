@@ -112,6 +112,12 @@ export interface CustomerEventDaysTable {
   day: ReadOnly<Date>;
   first_at: ReadOnly<Date>;
   last_at: ReadOnly<Date>;
+  /** The day's first event (earliest time, then lowest id) and what it carried. */
+  first_event_id: ReadOnly<string>;
+  first_source_id: ReadOnly<string>;
+  first_device_type: ReadOnly<string | null>;
+  first_browser: ReadOnly<string | null>;
+  first_os: ReadOnly<string | null>;
 }
 
 /** The views marketers query (docs/sql.md). `funnel(...)` is a SQL function, called with `sql`. */
