@@ -188,3 +188,53 @@ describe(`funnel() against its written semantics on ${testEngine}`, () => {
     await expectReference(database, events, cases(8, 25));
   });
 });
+
+describe(`funnel() by a column the day rows keep, worked by hand, on ${testEngine}`, () => {
+  let database: TestDatabase;
+  const [cat, dot, eli] = [randomUUID(), randomUUID(), randomUUID()];
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const rows: [customer: string, type: 'page' | 'track', event: string | null, at: string, device: string | null][] = [
+      // Enters on a phone at 09:00; the same day's later view is on a desktop. Adds nothing.
+      [cat, 'track', 'Product Viewed', '2026-04-10T09:00:00Z', 'mobile'],
+      [cat, 'track', 'Product Viewed', '2026-04-10T15:00:00Z', 'desktop'],
+      // Enters on an event without a device: the page before it, on a tablet, says which.
+      [dot, 'page', null, '2026-04-10T08:00:00Z', 'tablet'],
+      [dot, 'track', 'Product Viewed', '2026-04-10T09:00:00Z', null],
+      // The day's first view is on a desktop, the afternoon's on a phone.
+      [eli, 'track', 'Product Viewed', '2026-04-10T09:00:00Z', 'desktop'],
+      [eli, 'track', 'Product Viewed', '2026-04-10T14:00:00Z', 'mobile'],
+      [eli, 'track', 'Product Added', '2026-04-10T14:10:00Z', 'mobile'],
+    ];
+    await database.db
+      .insertInto('events')
+      .values(rows.map(([customer, type, event, at, device]) => ({
+        message_id: randomUUID(), source_id: 'by-hand', type, event, customer_id: customer, timestamp: at, received_at: at, device_type: device,
+      })))
+      .execute();
+  });
+  afterAll(() => database.close());
+
+  const byDevice = async (since: string, until: string) =>
+    (await sql<{ breakdown_value: string | null; step: number; customers: number }>`
+      select breakdown_value, step, customers
+        from funnel(array['Product Viewed', 'Product Added'], ${since}::timestamptz, ${until}::timestamptz, '1 day', 'device_type')`.execute(database.db))
+      .rows.map((r) => [r.breakdown_value, r.step, r.customers]);
+
+  test('from midnight: each customer under the device of the view they entered on, or the latest before it that has one', async () => {
+    expect(await byDevice('2026-04-10', '2026-04-12')).toEqual([
+      ['desktop', 1, 1], ['desktop', 2, 1], // eli, who entered at 09:00
+      ['mobile', 1, 1], ['mobile', 2, 0], // cat
+      ['tablet', 1, 1], ['tablet', 2, 0], // dot, from the page before the view
+    ]);
+  });
+
+  test('from noon, across days and within one: an entry after the day began is under its own device, not the day\'s first', async () => {
+    const expected = [
+      ['desktop', 1, 1], ['desktop', 2, 0], // cat, who entered at 15:00
+      ['mobile', 1, 1], ['mobile', 2, 1], // eli, who entered at 14:00
+    ];
+    expect(await byDevice('2026-04-10T12:00:00Z', '2026-04-12')).toEqual(expected);
+    expect(await byDevice('2026-04-10T12:00:00Z', '2026-04-10T23:00:00Z')).toEqual(expected);
+  });
+});

@@ -176,6 +176,20 @@ export function funnelFunctionSql(): string {
 `,
       ],
       [
+        `        medians := medians || format('%s percentile_cont(0.5) within group (order by c.g%s) filter (where c.r%s)',
+          case when k > 1 then ',' else '' end, k, k);`,
+        `        -- By variant or a kept column, every entered customer is grouped by value: in a hash
+        -- of the few values rather than a sort of half a million rows. An ordered-set
+        -- aggregate cannot be hashed, so each median is taken from the array of its times.
+        if experiment is not null or first_column is not null then
+          medians := medians || format('%s (select percentile_cont(0.5) within group (order by t) from unnest(array_agg(c.g%s) filter (where c.r%s)) t)',
+            case when k > 1 then ',' else '' end, k, k);
+        else
+          medians := medians || format('%s percentile_cont(0.5) within group (order by c.g%s) filter (where c.r%s)',
+            case when k > 1 then ',' else '' end, k, k);
+        end if;`,
+      ],
+      [
         `${VARIANTS_FROM_EXPOSURE_DAYS}            replace(entered_at, 'pc.', 'g.'));\n`,
         `          -- By variant: the variant of the experiment each entered customer had seen by the
           -- time they entered, "(several variants)" when more than one, null when none. A
@@ -185,6 +199,7 @@ export function funnelFunctionSql(): string {
           -- (its primary key, in customer order) and then with went_on, each a merge of sorted
           -- streams: no hash of half a million customers, no sort but the final one by value.
           perform set_config('enable_hashjoin', 'off', true);
+          perform set_config('enable_hashagg', 'on', true);
           breakdown_join := '';
           breakdown_select := 'pc.value';
           variant_pc := format('
@@ -219,6 +234,7 @@ export function funnelFunctionSql(): string {
           -- Any other column may be set on every event: one backward probe per customer of
           -- the index (customer_id, timestamp) reads only what it needs.`,
         `        elsif first_column is not null then
+          perform set_config('enable_hashagg', 'on', true);
           -- A column the day rows keep: the value of the event the customer entered on, read
           -- with the entries (pc.value). Only where that event has none, or the entry lies
           -- inside a day row that began before since (whose first event is not the entry), is
