@@ -207,8 +207,11 @@ export function funnelFunctionSql(): string {
                select g.customer_id, min(g.first_at) as first_at,
                       case when min(v.variant_id) <> max(v.variant_id) then ''(several variants)'' else min(v.variant_id) end as value
                  from (select customer_id, min(first_at) as first_at from entries group by customer_id) g
-                 left join experiment_exposure_days v
-                        on v.experiment_id = $8 and v.customer_id = g.customer_id and v.first_at <= %1$s
+                 -- Ordered here, the experiment''s rows come in customer order from its
+                 -- primary key; named in the join''s condition, the planner sorted them.
+                 left join (select customer_id, first_at, variant_id from experiment_exposure_days
+                             where experiment_id = $8 order by customer_id) v
+                        on v.customer_id = g.customer_id and v.first_at <= %1$s
                 group by g.customer_id),',
             replace(entered_at, 'pc.', 'g.'));
 `,
