@@ -178,10 +178,10 @@ export function funnelFunctionSql(): string {
       [
         `        medians := medians || format('%s percentile_cont(0.5) within group (order by c.g%s) filter (where c.r%s)',
           case when k > 1 then ',' else '' end, k, k);`,
-        `        -- By variant or a kept column, every entered customer is grouped by value: in a hash
+        `        -- By variant, a campaign or a kept column, every entered customer is grouped by value: in a hash
         -- of the few values rather than a sort of half a million rows. An ordered-set
         -- aggregate cannot be hashed, so each median is taken from the array of its times.
-        if experiment is not null or first_column is not null then
+        if experiment is not null or first_column is not null or breakdown in ('utm_source', 'utm_medium', 'utm_campaign') then
           medians := medians || format('%s (select percentile_cont(0.5) within group (order by t) from unnest(array_agg(c.g%s) filter (where c.r%s)) t)',
             case when k > 1 then ',' else '' end, k, k);
         else
@@ -214,6 +214,87 @@ export function funnelFunctionSql(): string {
                         on v.customer_id = g.customer_id and v.first_at <= %1$s
                 group by g.customer_id),',
             replace(entered_at, 'pc.', 'g.'));
+`,
+      ],
+      [
+        `      counts_rest text := '';
+      valued text := '';
+`,
+        '',
+      ],
+      [
+        `        counts_rest := counts_rest || case when k > 1 then format(', count(*) filter (where c.r%s)', k)
+                                 else '(select count(*) from pc where value is null)' end;
+`,
+        '',
+      ],
+      [
+        `          -- each entered customer, one row per campaign row at or before entry, or one row with
+          -- a null value when there is none: a customer has a value exactly when their rows'
+          -- value is not null.
+          perform set_config('enable_hashjoin', 'off', true);
+          -- Customers with a value: a customer matched by several campaign rows keeps the
+          -- latest. They are the only ones grouped by value (below).
+          valued := '
+         valued as (select distinct on (customer_id) customer_id, value from pc where value is not null order by customer_id, at desc),';
+          pc_campaign := format('
+         pc as materialized (
+               select x.customer_id, e."timestamp" as at, e.%1$I::text as value
+                 from (select g.customer_id, %2$s as entered_at
+                         from (select customer_id, min(first_at) as first_at from entries group by customer_id) g) x
+                 left join events e on e.customer_id = x.customer_id and e."timestamp" <= x.entered_at and e."timestamp" < $3
+                                and e.%1$I is not null),',
+            breakdown, replace(entered_at, 'pc.', 'g.'));
+`,
+        `          -- each entered customer (grouped from the day rows in customer order, and merged with
+          -- the campaign rows of that index, also in customer order), the value of their latest
+          -- campaign row at or before entry: the greatest pair of its time (written so that text
+          -- order is time order) and its value; null when there is none. It is merged with
+          -- went_on and counted in a hash of the values, as by variant.
+          perform set_config('enable_hashjoin', 'off', true);
+          perform set_config('enable_hashagg', 'on', true);
+          breakdown_select := 'pc.value';
+          pc_campaign := format('
+         pc as not materialized (
+               select g.customer_id, min(g.first_at) as first_at,
+                      (max(array[to_char(e."timestamp" at time zone ''UTC'', ''YYYYMMDDHH24MISSUS''), e.%1$I::text]))[2] as value
+                 from (select customer_id, min(first_at) as first_at from entries group by customer_id) g
+                 left join events e on e.customer_id = g.customer_id and e."timestamp" <= %2$s and e."timestamp" < $3
+                                and e.%1$I is not null
+                group by g.customer_id),',
+            breakdown, replace(entered_at, 'pc.', 'g.'));
+`,
+      ],
+      [
+        `             when valued <> '' then 'valued b left join went_on c on c.customer_id = b.customer_id'
+`,
+        '',
+      ],
+      [
+        `        case when breakdown is null then ''
+             when valued <> '' then format('group by 1
+            union all
+           select null::text, array[%1$s]::bigint[], array[%2$s]::float8[]
+             from went_on c
+            where not exists (select from valued b where b.customer_id = c.customer_id)
+           having exists (select from pc where value is null)', counts_rest, medians)
+             else 'group by 1' end,
+        -- A breakdown by variant or by another column reads each entered customer's entry twice
+        -- (to count them, and to look up their value): the day rows are grouped by customer
+        -- once and kept. The planner sees
+        -- the kept rows' estimated count, so it still joins them to the campaign rows by hash.
+        -- By a campaign column, only the customers with a value (few) are grouped by value and
+        -- joined to went_on; the others make the null row: its first step counts them, and
+        -- its later steps count the customers of went_on without a value (anyone in went_on
+        -- who completed step 2 entered). Grouping all entered customers by value sorted half
+        -- a million rows for a handful of values.
+`,
+        `        case when breakdown is null then '' else 'group by 1' end,
+        -- By a campaign, a variant or a kept column, pc streams the entered customers past in
+        -- customer order, each with its value, to be merged with went_on (also in customer
+        -- order) and counted in a hash of the values. By another column, each entered
+        -- customer's entry is read twice (to count them, and to look up their value): the day
+        -- rows are grouped by customer once and kept.
 `,
       ],
       [
@@ -256,7 +337,7 @@ export function funnelFunctionSql(): string {
       [
         `        case when pc_campaign <> '' then pc_campaign || valued
              when breakdown is not null then '`,
-        `        case when pc_campaign <> '' then pc_campaign || valued
+        `        case when pc_campaign <> '' then pc_campaign
              when variant_pc <> '' then variant_pc
              -- Read once, in customer order, and merged with went_on as it streams past.
              when first_column is not null then '
