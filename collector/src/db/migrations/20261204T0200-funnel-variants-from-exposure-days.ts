@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { replaceFragments } from '../sql-fragments.js';
 import { funnelFunctionSql as baseFunnelFunctionSql, up as createFunnelBreakdownValuedOnly } from './20261203T1000-funnel-breakdown-valued-only.js';
 
 /**
@@ -47,11 +48,7 @@ export const VARIANTS_FROM_EXPOSURE_DAYS = `          -- By variant: the variant
 
 /** The statement that creates this migration's `funnel(...)`: 20261203T1000's, with the variants' look-up replaced. */
 export function funnelFunctionSql(): string {
-  const statement = baseFunnelFunctionSql();
-  if (!statement.includes(VARIANTS_FROM_EVENTS)) {
-    throw new Error('20261204T0200: the funnel of 20261203T1000 no longer holds the variant breakdown this migration replaces');
-  }
-  return statement.replace(VARIANTS_FROM_EVENTS, VARIANTS_FROM_EXPOSURE_DAYS);
+  return replaceFragments(baseFunnelFunctionSql(), [[VARIANTS_FROM_EVENTS, VARIANTS_FROM_EXPOSURE_DAYS]], '20261204T0200');
 }
 
 export async function up(db: Kysely<any>): Promise<void> {
