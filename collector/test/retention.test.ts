@@ -31,6 +31,7 @@ interface Stored {
   customer: string;
   event: string;
   at: number;
+  campaign?: string;
 }
 
 /** Stores events through the collector's own insert statement (which claims the ledger). */
@@ -46,6 +47,7 @@ async function store(db: Kysely<Database>, events: Stored[]): Promise<void> {
     properties: {},
     traits: {},
     context: {},
+    utm_source: e.campaign ?? null,
   }));
   await db.transaction().execute((trx) => insertEvents(JSON.stringify(rows)).execute(trx));
 }
@@ -62,7 +64,9 @@ function journeys(): Stored[] {
         const customer = randomUUID();
         const taken = 1 + ((n + c) % 3);
         for (let s = 0; s < taken; s++) {
-          events.push({ source, messageId: `m-${n++}`, customer, event: steps[s]!, at: Date.parse(start) + c * 3_600_000 + s * 7_200_000 });
+          // The first of each journey's first step came from a campaign.
+          const campaign = c === 0 && s === 0 ? 'newsletter' : undefined;
+          events.push({ source, messageId: `m-${n++}`, customer, event: steps[s]!, at: Date.parse(start) + c * 3_600_000 + s * 7_200_000, campaign });
         }
       }
     }
@@ -105,6 +109,18 @@ async function rollUpDifferences(db: Kysely<Database>): Promise<number> {
   return rows[0]!.n;
 }
 
+// Campaign touches the stored events no longer give, and the other way round.
+async function touchDifferences(db: Kysely<Database>): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    with fresh as (
+      select customer_id, "timestamp", id as event_id, utm_source from events where customer_id is not null and utm_source is not null)
+    select count(*) as n from (
+      (select customer_id, "timestamp", event_id, utm_source from customer_campaign_touches except all select * from fresh)
+      union all
+      (select * from fresh except all select customer_id, "timestamp", event_id, utm_source from customer_campaign_touches)) d`.execute(db);
+  return rows[0]!.n;
+}
+
 // Rows of `customer_days` (a refreshed roll-up) that the stored events no longer give, and the other way round.
 async function customerDayDifferences(db: Kysely<Database>): Promise<number> {
   const { rows } = await sql<{ n: number }>`
@@ -141,6 +157,8 @@ describe(`retention of events on ${testEngine}`, () => {
     await refreshDailyRollups(db, { from: '2019-05-01', to: '2026-12-15' });
     expect(await customerDayDifferences(db)).toBe(0);
     const funnelBefore = await funnel(db, '2026-08-01', '2026-12-31');
+    const touchesBefore = await sql<{ n: number }>`select count(*) as n from customer_campaign_touches where "timestamp" < '2026-09-01'`.execute(db);
+    expect(touchesBefore.rows[0]!.n).toBeGreaterThan(0);
     const result = await expireEvents(db, sources, now);
 
     // 90 days before now is 16 September: August ends before it and goes whole; September,
@@ -159,6 +177,7 @@ describe(`retention of events on ${testEngine}`, () => {
     expect(await rollUpDifferences(db)).toBe(0);
     expect(await ledgerDifferences(db)).toBe(0);
     expect(await customerDayDifferences(db)).toBe(0);
+    expect(await touchDifferences(db)).toBe(0);
     expect(result.refreshedDays).toContain('2019-05-01');
     expect(result.refreshedDays).not.toContain('2026-08-10');
     const funnelAfter = await funnel(db, '2026-08-01', '2026-12-31');

@@ -43,7 +43,8 @@ const CUSTOMER_DAY_TABLES = [
 /**
  * Drops the partition `name` of `events` holding the days from `fromDay` up to `toDay`
  * (ISO dates, exclusive), with the rows of those days in every table of customers per day
- * (`CUSTOMER_DAY_TABLES`) and its messages in the `event_messages` ledger (dropping fires no trigger). The bulk of both is deleted
+ * (`CUSTOMER_DAY_TABLES`), the campaign touches of those days (`customer_campaign_touches`)
+ * and its messages in the `event_messages` ledger (dropping fires no trigger). The bulk of both is deleted
  * first without blocking writers; then, with `events` locked, what arrived meanwhile and the
  * partition itself. Returns false when it no longer exists (another collector dropped it).
  *
@@ -79,4 +80,7 @@ async function deleteCustomerDays(db: Kysely<Database>, fromDay: string, toDay: 
   for (const table of CUSTOMER_DAY_TABLES) {
     await sql`delete from ${sql.table(table)} where day >= ${fromDay}::date and day < ${toDay}::date`.execute(db);
   }
+  // The touches are few (events with a campaign): a month's are found by reading them all.
+  await sql`delete from customer_campaign_touches
+             where "timestamp" >= ${fromDay}::date::timestamp at time zone 'UTC' and "timestamp" < ${toDay}::date::timestamp at time zone 'UTC'`.execute(db);
 }

@@ -16,6 +16,8 @@ export interface TestEvent {
   /** Minutes after a fixed origin, or a date. */
   at: number | Date;
   traits?: Record<string, unknown>;
+  /** The campaign it arrived from (`utm_source`). */
+  campaign?: string;
 }
 
 const ORIGIN = Date.parse('2026-11-01T12:00:00Z');
@@ -47,7 +49,7 @@ export function eventRecord(event: TestEvent): EventRecord {
     url: null,
     path: null,
     referrer: null,
-    utm_source: null,
+    utm_source: event.campaign ?? null,
     utm_medium: null,
     utm_campaign: null,
     utm_term: null,

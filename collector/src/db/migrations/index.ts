@@ -30,6 +30,7 @@ import * as funnelBreakdownValuedOnly from './20261203T1000-funnel-breakdown-val
 import * as membershipsSkipFailingSegment from './20261204T0100-memberships-skip-failing-segment.js';
 import * as funnelVariantsFromExposureDays from './20261204T0200-funnel-variants-from-exposure-days.js';
 import * as eventDaysFirstEvent from './20261205T0100-event-days-first-event.js';
+import * as campaignTouches from './20261206T0100-campaign-touches.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -67,4 +68,5 @@ export const migrations: Record<string, Migration> = {
   '20261204T0100-memberships-skip-failing-segment': membershipsSkipFailingSegment,
   '20261204T0200-funnel-variants-from-exposure-days': funnelVariantsFromExposureDays,
   '20261205T0100-event-days-first-event': eventDaysFirstEvent,
+  '20261206T0100-campaign-touches': campaignTouches,
 };
