@@ -240,7 +240,8 @@ if (!rollupsFilled || referrersAdded) {
 await timed('vacuum analyze the roll-ups', () =>
   client.query(
     `vacuum (analyze) customer_event_days, daily_event_counts, customer_days, customer_page_days, daily_session_counts, daily_referrer_counts,
-                      referrer_customer_days, daily_utm_source_counts, utm_source_customer_days, experiment_exposure_days`,
+                      referrer_customer_days, daily_utm_source_counts, utm_source_customer_days, experiment_exposure_days,
+                      customer_campaign_touches`,
   ),
 );
 

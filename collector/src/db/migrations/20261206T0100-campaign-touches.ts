@@ -18,6 +18,10 @@ import { funnelFunctionSql as firstEventFunnelFunctionSql } from './20261205T010
  * merge cannot step back). On the 10-million-event benchmark a breakdown by `utm_source` went
  * from about 2.3 s to about 2.0 s (docs/sql.md).
  *
+ * Each second-step event's probe for the latest first step before it is written as the
+ * latest row (`order by ... desc limit 1`) rather than `max(...)`, which was planned as a
+ * sub-plan of its own around the same scan at every probe: about 4 % of the plain funnel.
+ *
  * The breakdowns by variant and by campaign take each entered customer's first day row in
  * customer order (`distinct on`), as the kept columns' breakdown does, rather than grouping the
  * day rows: a grouping could be hashed, and on a freshly loaded benchmark the planner hashed
@@ -106,6 +110,19 @@ export function funnelFunctionSql(): string {
           -- every entered customer costs less than one probe per customer. pc keeps, for each
           -- entered customer (their first day row, in customer order, merged with the touches,
           -- also in customer order), the value of their latest`,
+      ],
+      [
+        `             select max(p."timestamp") as s2 from events p
+              where l.ev = $1[2] and p.event = $1[1] and p.customer_id = l.customer_id
+                and p."timestamp" >= greatest($2, l.ts - $4) and p."timestamp" < least($3, l.ts)
+                and p."timestamp" >= $2 and p."timestamp" < $3) f on true`,
+        `             select p."timestamp" as s2 from events p
+              where l.ev = $1[2] and p.event = $1[1] and p.customer_id = l.customer_id
+                and p."timestamp" >= greatest($2, l.ts - $4) and p."timestamp" < least($3, l.ts)
+                and p."timestamp" >= $2 and p."timestamp" < $3
+              -- The latest one, read as such: max() would be planned as a sub-plan of its own
+              -- around the same scan, at every probe.
+              order by p."timestamp" desc limit 1) f on true`,
       ],
       [
         `                 ${groupedEntries}
