@@ -146,6 +146,30 @@ describe(`customer_campaign_touches on ${testEngine}`, () => {
     expect(await stored(db())).toEqual(await recomputed(db()));
   });
 
+  test("the funnel by campaign counts each customer under their latest touch at or before entry; of two at one instant, the greater value byte by byte", async () => {
+    const [ivy, jon, kim] = [randomUUID(), randomUUID(), randomUUID()];
+    await insert(db(), [
+      { customer: ivy, at: '2026-06-10T08:00:00Z', source: 'google' },
+      { customer: ivy, at: '2026-06-10T09:00:00Z', medium: 'email' },
+      { customer: ivy, at: '2026-06-10T11:00:00Z', source: 'bing' },
+      { customer: jon, at: '2026-06-10T09:00:00Z', source: 'Zeta' },
+      { customer: jon, at: '2026-06-10T09:00:00Z', source: 'alpha' },
+      { customer: kim, at: '2026-06-10T10:30:00Z', source: 'google' },
+    ]);
+    await sql`insert into events (message_id, source_id, type, event, customer_id, "timestamp", received_at)
+              select gen_random_uuid()::text, 'touch-test', 'track', 'Signed Up', c::uuid, '2026-06-10T10:00:00Z', now()
+                from unnest(${[ivy, jon, kim]}::text[]) c`.execute(db());
+    const byValue = await sql<{ breakdown_value: string | null; customers: number }>`
+      select breakdown_value, customers from funnel(array['Signed Up'], '2026-06-10', '2026-06-11', '1 hour', 'utm_source')`.execute(db());
+    // ivy: google (her email touch carries no source; bing came after she entered); jon: alpha
+    // over Zeta at one instant; kim: nothing before entry.
+    expect(byValue.rows).toEqual([
+      { breakdown_value: 'alpha', customers: 1 },
+      { breakdown_value: 'google', customers: 1 },
+      { breakdown_value: null, customers: 1 },
+    ]);
+  });
+
   test('concurrent writers, merges included, leave the touches equal to the events', async () => {
     const source = `race-${randomUUID().slice(0, 8)}`;
     const batches: TestEvent[][] = [];

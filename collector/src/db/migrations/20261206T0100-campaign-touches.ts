@@ -22,6 +22,12 @@ import { funnelFunctionSql as firstEventFunnelFunctionSql } from './20261205T010
  * latest row (`order by ... desc limit 1`) rather than `max(...)`, which was planned as a
  * sub-plan of its own around the same scan at every probe: about 4 % of the plain funnel.
  *
+ * Each customer's latest campaign is the greatest of one text (the touch's time, fixed-width,
+ * then its value) in byte order, where it was the greatest pair of the two: of two touches at
+ * one instant, still the greater value, now in byte order (the same under a C collation).
+ * Broken down, the first step's median, always null, is no longer worked out from an array of
+ * nulls.
+ *
  * The breakdowns by variant and by campaign take each entered customer's first day row in
  * customer order (`distinct on`), as the kept columns' breakdown does, rather than grouping the
  * day rows: a grouping could be hashed, and on a freshly loaded benchmark the planner hashed
@@ -123,6 +129,27 @@ export function funnelFunctionSql(): string {
               -- The latest one, read as such: max() would be planned as a sub-plan of its own
               -- around the same scan, at every probe.
               order by p."timestamp" desc limit 1) f on true`,
+      ],
+      [
+        `        if experiment is not null or first_column is not null or breakdown in ('utm_source', 'utm_medium', 'utm_campaign') then
+          medians := medians || format('%s (select percentile_cont`,
+        `        if k = 1 and breakdown is not null then
+          -- The first step has no time from a previous one (went_on's g1 is null). Without a
+          -- breakdown its aggregate stays: it makes per_group one row when no one went on.
+          medians := medians || 'null::float8';
+        elsif experiment is not null or first_column is not null or breakdown in ('utm_source', 'utm_medium', 'utm_campaign') then
+          medians := medians || format('%s (select percentile_cont`,
+      ],
+      [
+        `          -- campaign row at or before entry: the greatest pair of its time (written so that text
+          -- order is time order) and its value; null when there is none.`,
+        `          -- touch at or before entry: the greatest of its time and value written as one text
+          -- (the time first, fixed-width, so that byte order is time order, then the value);
+          -- null when there is none.`,
+      ],
+      [
+        `(max(array[to_char(e."timestamp" at time zone ''UTC'', ''YYYYMMDDHH24MISSUS''), e.%1$I::text]))[2] as value`,
+        `substr(max((to_char(e."timestamp" at time zone ''UTC'', ''YYYYMMDDHH24MISSUS'') || e.%1$I::text) collate "C"), 21) as value`,
       ],
       [
         `                 ${groupedEntries}
