@@ -80,7 +80,7 @@ async function deleteCustomerDays(db: Kysely<Database>, fromDay: string, toDay: 
   for (const table of CUSTOMER_DAY_TABLES) {
     await sql`delete from ${sql.table(table)} where day >= ${fromDay}::date and day < ${toDay}::date`.execute(db);
   }
-  // The touches are few (events with a campaign): a month's are found by reading them all.
+  // A month's touches are found through their time's BRIN index (they are stored in time order).
   await sql`delete from customer_campaign_touches
              where "timestamp" >= ${fromDay}::date::timestamp at time zone 'UTC' and "timestamp" < ${toDay}::date::timestamp at time zone 'UTC'`.execute(db);
 }

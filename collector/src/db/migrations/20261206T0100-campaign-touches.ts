@@ -16,7 +16,7 @@ import { funnelFunctionSql as firstEventFunnelFunctionSql } from './20261205T010
  * partial index `events_customer_campaign` of every month of `events`: one index instead of a
  * merge of one per month, which the join could read only through a copy of every row (the
  * merge cannot step back). On the 10-million-event benchmark a breakdown by `utm_source` went
- * from about 2.3 s to about 2.0 s (docs/sql.md).
+ * from 2.2-2.5 s to 1.8-2.0 s with the changes below (docs/sql.md).
  *
  * Each second-step event's probe for the latest first step before it is written as the
  * latest row (`order by ... desc limit 1`) rather than `max(...)`, which was planned as a
@@ -111,9 +111,9 @@ export function funnelFunctionSql(): string {
           -- before the entry, and events_default, even when nothing is there). pc keeps, for
           -- each entered customer (grouped from the day rows in customer order, and merged with
           -- the campaign rows of that index, also in customer order), the value of their latest`,
-        `          -- A campaign column is set on few events, each of them a row of
-          -- customer_campaign_touches (kept by triggers): reading its primary key once for
-          -- every entered customer costs less than one probe per customer. pc keeps, for each
+        `          -- The events that carry a campaign are each a row of customer_campaign_touches (kept
+          -- by triggers): reading its primary key once for every entered customer costs less
+          -- than one probe per customer. pc keeps, for each
           -- entered customer (their first day row, in customer order, merged with the touches,
           -- also in customer order), the value of their latest`,
       ],
@@ -175,11 +175,14 @@ export async function up(db: Kysely<any>): Promise<void> {
       constraint customer_campaign_touches_pkey primary key (customer_id, "timestamp", event_id) include (${columns})
     );
 
+    -- Stored in time order, as new touches arrive: a month's rows are a few block ranges, which
+    -- this small index finds when retention drops the month (it costs writers next to nothing).
     insert into customer_campaign_touches (customer_id, "timestamp", event_id, ${columns})
     select ${touchOf('e')}
       from events e
      where e.customer_id is not null and ${carriesCampaign('e')}
-     order by 1, 2, 3;
+     order by 2;
+    create index customer_campaign_touches_timestamp on customer_campaign_touches using brin ("timestamp");
 
     ${TRIGGER_FUNCTIONS}
 
