@@ -43,6 +43,12 @@ export const CAMPAIGN_COLUMNS = ['utm_source', 'utm_medium', 'utm_campaign'] as 
 const columns = CAMPAIGN_COLUMNS.join(', ');
 const carriesCampaign = (e: string) => `(${CAMPAIGN_COLUMNS.map((c) => `${e}.${c} is not null`).join(' or ')})`;
 const touchOf = (e: string) => `${e}.customer_id, ${e}."timestamp", ${e}.id, ${CAMPAIGN_COLUMNS.map((c) => `${e}.${c}`).join(', ')}`;
+/** What a touch holds of an event, as a row to compare: the old version o against the new n. */
+const touchChanged = (o: string, n: string) => {
+  const held = (e: string) => `(${e}.customer_id, ${e}."timestamp", ${CAMPAIGN_COLUMNS.map((c) => `${e}.${c}`).join(', ')})`;
+  return `${held(o)}
+               is distinct from ${held(n)}`;
+};
 
 const TRIGGER_FUNCTIONS = `
     -- New events that carry a campaign are new touches.
@@ -67,14 +73,12 @@ const TRIGGER_FUNCTIONS = `
         delete from customer_campaign_touches t
          using before_change o join after_change n on n.id = o.id
          where t.customer_id = o.customer_id and t."timestamp" = o."timestamp" and t.event_id = o.id
-           and (o.customer_id, o."timestamp", ${CAMPAIGN_COLUMNS.map((c) => `o.${c}`).join(', ')})
-               is distinct from (n.customer_id, n."timestamp", ${CAMPAIGN_COLUMNS.map((c) => `n.${c}`).join(', ')});
+           and ${touchChanged('o', 'n')};
         insert into customer_campaign_touches (customer_id, "timestamp", event_id, ${columns})
         select ${touchOf('n')}
           from before_change o join after_change n on n.id = o.id
          where n.customer_id is not null and ${carriesCampaign('n')}
-           and (o.customer_id, o."timestamp", ${CAMPAIGN_COLUMNS.map((c) => `o.${c}`).join(', ')})
-               is distinct from (n.customer_id, n."timestamp", ${CAMPAIGN_COLUMNS.map((c) => `n.${c}`).join(', ')});
+           and ${touchChanged('o', 'n')};
       else
         delete from customer_campaign_touches t
          using before_change o
