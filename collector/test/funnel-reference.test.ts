@@ -33,7 +33,7 @@ function browserOf(e: StoredEvent): string | null {
  * sometimes share a time, which strict order must not count), and a few landing pages at
  * half minutes carrying a campaign source for the breakdown.
  */
-function shoppers(seed: number, customers: number): StoredEvent[] {
+function shoppers(seed: number, customers: number, start = origin): StoredEvent[] {
   const random = generator(seed);
   const events: StoredEvent[] = [];
   for (let c = 0; c < customers; c++) {
@@ -47,7 +47,7 @@ function shoppers(seed: number, customers: number): StoredEvent[] {
         customer,
         type: 'track',
         event: random.next() < 0.45 ? 'Viewed' : random.pick(names),
-        at: origin + (firstMinute + random.int(spread)) * minute,
+        at: start + (firstMinute + random.int(spread)) * minute,
       });
     }
     const landings = random.int(3);
@@ -56,7 +56,7 @@ function shoppers(seed: number, customers: number): StoredEvent[] {
         customer,
         type: 'page',
         event: '',
-        at: origin + (firstMinute + random.int(spread)) * minute + 30_000 + i,
+        at: start + (firstMinute + random.int(spread)) * minute + 30_000 + i,
         breakdown: random.next() < 0.8 ? random.pick(sources) : null,
       });
     }
@@ -96,7 +96,7 @@ interface Case {
 }
 
 /** Ranges that start and end mid-day, on one day, across days, and over everything. */
-function cases(seed: number, count: number): Case[] {
+function cases(seed: number, count: number, start = origin): Case[] {
   const random = generator(seed);
   const result: Case[] = [];
   const stepSets = [
@@ -108,7 +108,7 @@ function cases(seed: number, count: number): Case[] {
     ['Viewed'],
   ];
   for (let i = 0; i < count; i++) {
-    const since = origin + random.int(4 * 24) * hour + random.pick([0, 0, 17 * minute]);
+    const since = start + random.int(4 * 24) * hour + random.pick([0, 0, 17 * minute]);
     const length = random.pick([3 * hour, 20 * hour, day, 2 * day + 5 * hour, 5 * day]);
     result.push({
       steps: random.pick(stepSets),
@@ -118,9 +118,9 @@ function cases(seed: number, count: number): Case[] {
       breakdown: random.next() < 0.3 ? random.pick(['utm_source', 'browser'] as const) : null,
     });
   }
-  result.push({ steps: stepSets[0]!, since: origin - day, until: origin + 6 * day, within: 7 * day, breakdown: null });
-  result.push({ steps: stepSets[0]!, since: origin - day, until: origin + 6 * day, within: 7 * day, breakdown: 'utm_source' });
-  result.push({ steps: stepSets[0]!, since: origin - day, until: origin + 6 * day, within: 7 * day, breakdown: 'browser' });
+  for (const breakdown of [null, 'utm_source', 'browser'] as const) {
+    result.push({ steps: stepSets[0]!, since: start - day, until: start + 6 * day, within: 7 * day, breakdown });
+  }
   return result;
 }
 
@@ -186,6 +186,34 @@ describe(`funnel() against its written semantics on ${testEngine}`, () => {
     events.push(...late);
 
     await expectReference(database, events, cases(8, 25));
+  });
+});
+
+describe(`funnel() across a month boundary, each month in a partition of its own, on ${testEngine}`, () => {
+  // Shoppers from 29 April into May: the entries, the probes for earlier steps and the
+  // campaign touches of one funnel are read from two partitions.
+  const start = Date.parse('2026-04-29T00:00:00Z');
+  let database: TestDatabase;
+  let events: StoredEvent[];
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await sql`select tally_create_event_partitions('2026-04-01', '2026-05-01')`.execute(database.db);
+    events = shoppers(20261202, 120, start);
+    await store(database, events);
+  });
+  afterAll(() => database.close());
+
+  test("the shoppers' events lie in April's partition and in May's", async () => {
+    const { rows } = await sql<{ partition: string }>`select distinct tableoid::regclass::text as partition from events order by 1`.execute(database.db);
+    expect(rows.map((r) => r.partition)).toEqual(['events_2026_04', 'events_2026_05']);
+  });
+
+  test('random shoppers either side of 1 May: every step, count and median agree with the reference', async () => {
+    const all = cases(11, 40, start);
+    const firstOfMay = Date.parse('2026-05-01T00:00:00Z');
+    // Most ranges, and every window that reaches back from May, cross the boundary.
+    expect(all.filter((c) => c.since < firstOfMay && c.until > firstOfMay).length).toBeGreaterThan(10);
+    await expectReference(database, events, all);
   });
 });
 
