@@ -213,7 +213,7 @@ describe(`the customer_campaign_touches migration on ${testEngine}`, () => {
     const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
     const down = await migrator.migrateTo('20261205T0100-event-days-first-event');
     expect(down.error).toBeUndefined();
-    expect(down.results?.map((r) => r.migrationName)).toEqual(['20261206T0100-campaign-touches']);
+    expect(down.results?.map((r) => r.migrationName)).toEqual(['20261207T0100-funnel-entry-time-once', '20261206T0100-campaign-touches']);
     const table = await sql<{ name: string | null }>`select to_regclass('customer_campaign_touches')::text as name`.execute(db);
     expect(table.rows[0]?.name).toBeNull();
     // Written while the table is gone: the funnel reads the events, and the table, made again, holds it.
@@ -223,7 +223,7 @@ describe(`the customer_campaign_touches migration on ${testEngine}`, () => {
       { breakdown_value: 'google', customers: 1 },
     ]);
 
-    expect(await migrateToLatest(db)).toEqual(['20261206T0100-campaign-touches']);
+    expect(await migrateToLatest(db)).toEqual(['20261206T0100-campaign-touches', '20261207T0100-funnel-entry-time-once']);
     expect(await stored(db)).toEqual(await recomputed(db));
     expect((await stored(db)).map((t) => t.utm_source)).toEqual(expect.arrayContaining(['google', 'bing']));
     expect(await entered()).toEqual([

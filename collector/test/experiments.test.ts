@@ -101,6 +101,36 @@ describe(`experiment_results on ${testEngine}`, () => {
       .rejects.toThrow(/breakdown must name a column of events \(such as utm_source\) or an experiment/);
   });
 
+  test('by variant over a range that starts mid-day: a customer enters at their first step inside it, and is counted under what they had seen by then', async () => {
+    const [amy, bo, cy, dee] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const on = (customer: string, time: string, event: string, variant?: string): AnalyticsEvent => ({
+      customer, at: new Date(time), event,
+      properties: variant === undefined ? {} : { experiment_id: 'hero-banner', variant_id: variant, variant_name: variant },
+    });
+    await insertEvents(database.db, [
+      // Their day's first view (08:00) falls before the range: amy enters at 12:00, after seeing a.
+      on(amy, '2026-06-03T08:00:00Z', 'Product Viewed'), on(amy, '2026-06-03T10:00:00Z', 'Experiment Viewed', 'a'),
+      on(amy, '2026-06-03T12:00:00Z', 'Product Viewed'), on(amy, '2026-06-03T13:00:00Z', 'Order Completed'),
+      // bo enters at 11:00 and sees b only afterwards.
+      on(bo, '2026-06-03T08:00:00Z', 'Product Viewed'), on(bo, '2026-06-03T11:00:00Z', 'Product Viewed'),
+      on(bo, '2026-06-03T11:30:00Z', 'Experiment Viewed', 'b'), on(bo, '2026-06-03T12:00:00Z', 'Order Completed'),
+      // cy had seen a at 07:00 and b at 08:30, so both by entering at 09:30 (at 08:00, only a).
+      on(cy, '2026-06-03T07:00:00Z', 'Experiment Viewed', 'a'), on(cy, '2026-06-03T08:00:00Z', 'Product Viewed'),
+      on(cy, '2026-06-03T08:30:00Z', 'Experiment Viewed', 'b'), on(cy, '2026-06-03T09:30:00Z', 'Product Viewed'),
+      // dee's day begins inside the range.
+      on(dee, '2026-06-04T09:00:00Z', 'Experiment Viewed', 'b'), on(dee, '2026-06-04T10:00:00Z', 'Product Viewed'),
+    ]);
+    const { rows } = await sql<{ breakdown_value: string | null; step: number; customers: number }>`
+      select breakdown_value, step, customers::int
+        from funnel(array['Product Viewed', 'Order Completed'], '2026-06-03T09:00:00Z', '2026-06-05', '1 day', 'experiment:hero-banner')`.execute(database.db);
+    expect(rows.map((r) => [r.breakdown_value, r.step, r.customers])).toEqual([
+      ['(several variants)', 1, 1], ['(several variants)', 2, 0],
+      ['a', 1, 1], ['a', 2, 1],
+      ['b', 1, 1], ['b', 2, 0],
+      [null, 1, 1], [null, 2, 1],
+    ]);
+  });
+
   test('a missing argument or an empty range is refused with a clear error', async () => {
     await expect(sql`select * from experiment_results('checkout-button', 'Order Completed', '2026-06-02', '2026-06-01')`.execute(database.db))
       .rejects.toThrow(/since .* must be before until/);

@@ -31,6 +31,7 @@ import * as membershipsSkipFailingSegment from './20261204T0100-memberships-skip
 import * as funnelVariantsFromExposureDays from './20261204T0200-funnel-variants-from-exposure-days.js';
 import * as eventDaysFirstEvent from './20261205T0100-event-days-first-event.js';
 import * as campaignTouches from './20261206T0100-campaign-touches.js';
+import * as funnelEntryTimeOnce from './20261207T0100-funnel-entry-time-once.js';
 
 /**
  * Every migration, in order. Migrations are frozen in time: once released, a file never
@@ -69,4 +70,5 @@ export const migrations: Record<string, Migration> = {
   '20261204T0200-funnel-variants-from-exposure-days': funnelVariantsFromExposureDays,
   '20261205T0100-event-days-first-event': eventDaysFirstEvent,
   '20261206T0100-campaign-touches': campaignTouches,
+  '20261207T0100-funnel-entry-time-once': funnelEntryTimeOnce,
 };
