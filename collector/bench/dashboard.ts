@@ -16,6 +16,7 @@ import { sql } from 'kysely';
 import { createDatabase } from '../src/db/database.js';
 import * as queries from '../src/dashboard/queries.js';
 import { renderSql, type SqlValue } from '../src/dashboard/sql-text.js';
+import { referenceSeconds, serverSpeedLine } from './server-speed.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -117,6 +118,8 @@ async function timeOnce(text: string): Promise<number> {
   });
 }
 
+const runReference = (text: string) => sql.raw(text).execute(db);
+const speedBefore = await referenceSeconds(runReference);
 const results: { panel: string; query: string; best_s: string; median_s: string; goal: string; runs: number; load: string }[] = [];
 const perPanel = new Map<string, number>();
 for (const [panel, name, template, values] of panels) {
@@ -146,4 +149,5 @@ console.table(results);
 console.log(`customer 360° over a customer with ${customer.events} events`);
 for (const [panel, ms] of perPanel) console.log(`${panel}: ${(ms / 1000).toFixed(2)} s for all its queries (sum of medians)`);
 console.log(`load average (1, 5, 15 min): ${loadavg().map((n) => n.toFixed(2)).join(', ')}`);
+console.log(serverSpeedLine(speedBefore, await referenceSeconds(runReference)));
 await database.close();

@@ -29,6 +29,7 @@ import pg from 'pg';
 import { createDatabase } from '../src/db/database.js';
 import * as dashboardQueries from '../src/dashboard/queries.js';
 import { renderSql } from '../src/dashboard/sql-text.js';
+import { referenceSeconds, serverSpeedLine } from './server-speed.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -264,6 +265,7 @@ const steps = ['Product Viewed', 'Product Added', 'Checkout Started', 'Order Com
 const funnelSql = `select step, event, breakdown_value, customers, conversion_from_previous, conversion_from_first, median_time_from_previous
                      from funnel($1::text[], '2026-01-01', '2026-01-31', '7 days', $2)`;
 const figures: Record<string, number[]> = {};
+const speedBefore = await referenceSeconds((text) => client.query(text));
 const record = (label: string, ms: number) => (figures[label] ??= []).push(ms);
 
 let lastFunnel: pg.QueryResult | undefined;
@@ -325,6 +327,7 @@ const median = (label: string) => {
   return sorted[Math.floor((sorted.length - 1) / 2)]!;
 };
 console.log(`\nload average while measuring: ${loadavg().map((n) => n.toFixed(2)).join(', ')} (1, 5, 15 min)`);
+console.log(serverSpeedLine(speedBefore, await referenceSeconds((text) => client.query(text))));
 const goals: [key: string, label: string, goalSeconds: number][] = [
   ['funnel', '4-step funnel', 2],
   ['funnel by utm_source', 'same funnel by utm_source', 2],
