@@ -10,10 +10,11 @@ import { funnelFunctionSql as campaignTouchesFunnelFunctionSql } from './2026120
  * Written in the join's condition, the entry time (a look-up in `events` for a day row that
  * began before `since`) was costed at every pair the merge compares, nearly a million, and the
  * planner priced the merge of the touches and one index probe of the touches per entered
- * customer within 3 % of each other: after an `ANALYZE` on the benchmark database it switched
- * to the probes, and the breakdown by `utm_source` went from 1.7-1.8 s to 2.0-2.1 s. Worked out
- * with the day row, the look-up is costed the same for both plans, and the probes are priced
- * 190,000 units above the merge where the gap was 28,000 (docs/sql.md, Figures). By variant
+ * customer within about 5 % of each other, either way round by the `ANALYZE` sample: after one
+ * on the benchmark database it switched to the probes, and the breakdown by `utm_source` went
+ * from 1.7-1.8 s to 2.0-2.1 s. Worked out with the day row, the look-up is costed the same for
+ * both plans, and the probes are priced 190,000 units above the merge, where they had been
+ * from 28,000 below it to 58,000 above (docs/sql.md, Figures). By variant
  * the exposures were merged either way (their ordered sub-query cannot be probed); the entry
  * time is taken from the same place.
  *
