@@ -14,9 +14,9 @@ import { funnelFunctionSql as campaignTouchesFunnelFunctionSql } from './2026120
  * on the benchmark database it switched to the probes, and the breakdown by `utm_source` went
  * from 1.7-1.8 s to 2.0-2.1 s. Worked out with the day row, the look-up is costed the same for
  * both plans, and the probes are priced 190,000 units above the merge, where they had been
- * from 28,000 below it to 58,000 above (docs/sql.md, Figures). By variant
- * the exposures were merged either way (their ordered sub-query cannot be probed); the entry
- * time is taken from the same place.
+ * from 28,000 below it to 58,000 above (docs/sql.md, Figures). By variant the exposures were
+ * merged either way (their ordered sub-query cannot be probed); the entry time is taken from
+ * the same place.
  *
  * The rest of the function is that of 20261206T0100-campaign-touches, which `down` puts back.
  */
